@@ -1,0 +1,1 @@
+"""The command line: the app by default, plus the headless ``check``, ``trace``, ``train`` and ``list``."""

@@ -1,0 +1,222 @@
+"""The op table: every activation, loss and optimizer with its forward rule and its derivative side by side.
+
+Adding an activation, a loss or an optimizer means adding one entry here; the
+program builder, the scenario validator and the display all read these tables.
+All functions are pure: they return new arrays and never write into their inputs,
+which is what lets the debugger keep references to old values instead of copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+LEAKY_RELU_SLOPE = 0.01
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation f with its derivative.
+
+    Attributes:
+        name: Key used in scenario files.
+        symbol: Short label used in formulas, e.g. ``σ``.
+        definition: f(z) in words a learner reads, e.g. ``1/(1+e^−z)``.
+        derivative_text: f'(z) in the form the engine computes it, e.g. ``a⊙(1−a)``.
+        forward: a = f(z), row-wise for softmax, element-wise otherwise.
+        derivative: f'(z) from (z, a); None where f has no element-wise derivative (softmax).
+    """
+
+    name: str
+    symbol: str
+    definition: str
+    derivative_text: str
+    forward: Callable[[FloatArray], FloatArray]
+    derivative: Callable[[FloatArray, FloatArray], FloatArray] | None
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _softmax(z: FloatArray) -> FloatArray:
+    # Subtracting the row maximum changes nothing mathematically and avoids overflow.
+    shifted = np.exp(z - z.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    activation.name: activation
+    for activation in (
+        Activation("identity", "id", "z", "1", lambda z: z, lambda z, a: np.ones_like(z)),
+        Activation("sigmoid", "σ", "1/(1+e^−z)", "a⊙(1−a)", _sigmoid, lambda z, a: a * (1.0 - a)),
+        Activation("tanh", "tanh", "tanh(z)", "1−a²", np.tanh, lambda z, a: 1.0 - a * a),
+        Activation(
+            "relu", "relu", "max(0, z)", "[z>0]", lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0.0) * 1.0
+        ),
+        Activation(
+            "leaky_relu",
+            "lrelu",
+            f"z if z>0 else {LEAKY_RELU_SLOPE}·z",
+            f"1 if z>0 else {LEAKY_RELU_SLOPE}",
+            lambda z: np.where(z > 0.0, z, LEAKY_RELU_SLOPE * z),
+            lambda z, a: np.where(z > 0.0, 1.0, LEAKY_RELU_SLOPE),
+        ),
+        Activation("softmax", "softmax", "e^z / Σe^z", "(fused with cross-entropy)", _softmax, None),
+    )
+}
+ACTIVATION_ALIASES = {"linear": "identity"}
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A per-sample loss ℓ(ŷ, y), summed or averaged over the output units.
+
+    Attributes:
+        name: Key used in scenario files.
+        formula: ℓ per sample, e.g. ``½Σk(ŷ−y)²``.
+        gradient_text: ∂ℓ/∂ŷ per sample, e.g. ``ŷ−y``.
+        per_sample: Returns ℓ for each row, shape (batch,).
+        gradient: Returns ∂ℓ/∂ŷ, shape (batch, outputs).
+    """
+
+    name: str
+    formula: str
+    gradient_text: str
+    per_sample: Callable[[FloatArray, FloatArray], FloatArray]
+    gradient: Callable[[FloatArray, FloatArray], FloatArray]
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        Loss(
+            "sse",
+            "Σk(ŷ−y)²",
+            "2(ŷ−y)",
+            lambda out, y: np.sum((out - y) ** 2, axis=1),
+            lambda out, y: 2.0 * (out - y),
+        ),
+        Loss(
+            "half_sse",
+            "½Σk(ŷ−y)²",
+            "ŷ−y",
+            lambda out, y: 0.5 * np.sum((out - y) ** 2, axis=1),
+            lambda out, y: out - y,
+        ),
+        Loss(
+            "mse",
+            "meank(ŷ−y)²",
+            "2(ŷ−y)/K",
+            lambda out, y: np.mean((out - y) ** 2, axis=1),
+            lambda out, y: 2.0 * (out - y) / out.shape[1],
+        ),
+        Loss(
+            "half_mse",
+            "½·meank(ŷ−y)²",
+            "(ŷ−y)/K",
+            lambda out, y: 0.5 * np.mean((out - y) ** 2, axis=1),
+            lambda out, y: (out - y) / out.shape[1],
+        ),
+        Loss(
+            "bce",
+            "−Σk[y·ln ŷ + (1−y)·ln(1−ŷ)]",
+            "(ŷ−y)/(ŷ(1−ŷ))",
+            lambda out, y: -np.sum(y * np.log(out) + (1.0 - y) * np.log(1.0 - out), axis=1),
+            lambda out, y: (out - y) / (out * (1.0 - out)),
+        ),
+        Loss(
+            "cross_entropy",
+            "−Σk y·ln ŷ",
+            "−y/ŷ",
+            lambda out, y: -np.sum(y * np.log(out), axis=1),
+            lambda out, y: -y / out,
+        ),
+    )
+}
+
+REDUCTIONS = ("mean", "sum")
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """The hyper-parameters an update rule may read."""
+
+    learning_rate: float
+    momentum: float
+    beta1: float
+    beta2: float
+    epsilon: float
+
+
+UpdateRule = Callable[
+    [FloatArray, FloatArray, tuple[FloatArray, ...], OptimizerSettings, int],
+    tuple[FloatArray, tuple[FloatArray, ...]],
+]
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """An update rule θ ← rule(θ, ∂L/∂θ, state).
+
+    Attributes:
+        name: Key used in scenario files.
+        state_names: Per-parameter state it keeps, e.g. ``("v",)`` for momentum's velocity.
+        formulas: Each line of the rule, in order, as templates: ``{p}`` is the parameter, ``{g}`` its
+            gradient and ``{v}``, ``{m}``, ``{s}`` its state entries.
+        update: (θ, g, state, settings, t) -> (new θ, new state); t counts updates from 1.
+    """
+
+    name: str
+    state_names: tuple[str, ...]
+    formulas: tuple[str, ...]
+    update: UpdateRule
+
+
+def _sgd(
+    param: FloatArray, grad: FloatArray, state: tuple[FloatArray, ...], settings: OptimizerSettings, t: int
+) -> tuple[FloatArray, tuple[FloatArray, ...]]:
+    return param - settings.learning_rate * grad, state
+
+
+def _momentum(
+    param: FloatArray, grad: FloatArray, state: tuple[FloatArray, ...], settings: OptimizerSettings, t: int
+) -> tuple[FloatArray, tuple[FloatArray, ...]]:
+    velocity = settings.momentum * state[0] - settings.learning_rate * grad
+    return param + velocity, (velocity,)
+
+
+def _adam(
+    param: FloatArray, grad: FloatArray, state: tuple[FloatArray, ...], settings: OptimizerSettings, t: int
+) -> tuple[FloatArray, tuple[FloatArray, ...]]:
+    first = settings.beta1 * state[0] + (1.0 - settings.beta1) * grad
+    second = settings.beta2 * state[1] + (1.0 - settings.beta2) * grad * grad
+    first_hat = first / (1.0 - settings.beta1**t)
+    second_hat = second / (1.0 - settings.beta2**t)
+    return param - settings.learning_rate * first_hat / (np.sqrt(second_hat) + settings.epsilon), (first, second)
+
+
+OPTIMIZERS: dict[str, Optimizer] = {
+    optimizer.name: optimizer
+    for optimizer in (
+        Optimizer("sgd", (), ("{p} ← {p} − η·{g}",), _sgd),
+        Optimizer("momentum", ("v",), ("{v} ← μ·{v} − η·{g}", "{p} ← {p} + {v}"), _momentum),
+        Optimizer(
+            "adam",
+            ("m", "s"),
+            (
+                "{m} ← β1·{m} + (1−β1)·{g}",
+                "{s} ← β2·{s} + (1−β2)·{g}²",
+                "{p} ← {p} − η·m̂/(√ŝ + ε),  m̂ = {m}/(1−β1ᵗ), ŝ = {s}/(1−β2ᵗ)",
+            ),
+            _adam,
+        ),
+    )
+}
+
+INITIALIZERS = ("xavier", "he", "normal", "uniform", "zeros", "constant")

@@ -1,0 +1,392 @@
+"""A training session with a cursor: step one op, step back, finish a step, or run to convergence.
+
+The stepper and the fast run call the same op functions in the same order; the
+fast run only skips making records. Going back re-executes from the nearest
+checkpoint, so every earlier state is rebuilt bit for bit rather than stored.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from tui_backprop.engine.history import Checkpoint, History
+from tui_backprop.engine.network import initial_parameters
+from tui_backprop.engine.program import Op, Phase, build_program
+from tui_backprop.scenario.model import Scenario
+
+
+class StopReason(StrEnum):
+    """Why a run returned."""
+
+    CONVERGED = "converged"
+    MAX_EPOCHS = "max_epochs"
+    DIVERGED = "diverged"
+    CANCELLED = "cancelled"
+    STEP_LIMIT = "step_limit"
+    TIME_LIMIT = "time_limit"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of ``Session.run``.
+
+    Attributes:
+        reason: Why it stopped.
+        steps: Training steps completed by this run.
+        message: One line for a person, e.g. ``converged: epoch loss 9.9e-05 <= 1e-04 at epoch 812``.
+    """
+
+    reason: StopReason
+    steps: int
+    message: str
+
+
+@dataclass(frozen=True)
+class OpRecord:
+    """What one executed op did.
+
+    Attributes:
+        op: The op.
+        step: The global training step it belongs to (from 0).
+        epoch: The epoch of that step (from 0).
+        writes: The values it wrote, by name.
+    """
+
+    op: Op
+    step: int
+    epoch: int
+    writes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the session stands.
+
+    Attributes:
+        position: Ops executed since the start.
+        step: The training step being shown (from 0).
+        op_index: Ops of that step already executed (0 .. ops per step).
+        epoch: The epoch of ``step`` (from 0).
+        batch: The batch of ``step`` within its epoch (from 0).
+    """
+
+    position: int
+    step: int
+    op_index: int
+    epoch: int
+    batch: int
+
+
+class Session:
+    """One scenario being trained, one op at a time or fast.
+
+    Args:
+        scenario: The validated scenario.
+        history_mb: Memory budget for checkpoints; defaults to the scenario's ``debugger.history_mb``.
+            ``0`` keeps only the initial state (the fastest runs; going back replays from the start).
+    """
+
+    def __init__(self, scenario: Scenario, history_mb: float | None = None) -> None:
+        self.scenario = scenario
+        self.program = build_program(scenario)
+        self.ops = self.program.ops
+        self.ops_per_step = len(self.ops)
+        self.batches_per_epoch = self.program.schedule.batches_per_epoch
+        self._runs = tuple(op.run for op in self.ops)
+        self._reduce = np.mean if scenario.training.reduction == "mean" else np.sum
+        budget = scenario.debugger.history_mb if history_mb is None else history_mb
+        self.history = History(int(budget * 2**20) if budget > 0 else None)
+        self._values: dict[str, Any] = self._initial_values()
+        self.position = 0
+        self._show_completed = False
+        self.step_losses: list[float] = []
+        self.epoch_losses: list[float] = []
+        self._epoch_parts: list[np.ndarray] = []
+        self._checkpoint()
+
+    def _initial_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = dict(initial_parameters(self.scenario))
+        for name in self.program.state_names:
+            parameter = name[1:]  # state names are one letter plus the parameter name
+            values[name] = np.zeros_like(values[parameter])
+        values["step"] = -1
+        return values
+
+    # -- what the UI and the CLI read ------------------------------------------------------------
+
+    @property
+    def cursor(self) -> Cursor:
+        """The step and op being shown; at a step boundary, the finished step after going forward."""
+        position, count = self.position, self.ops_per_step
+        if position and position % count == 0 and self._show_completed:
+            step, op_index = position // count - 1, count
+        else:
+            step, op_index = divmod(position, count)
+        epoch, batch = divmod(step, self.batches_per_epoch)
+        return Cursor(position, step, op_index, epoch, batch)
+
+    @property
+    def next_op(self) -> Op:
+        """The op that ``step()`` would execute."""
+        return self.ops[self.position % self.ops_per_step]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Values computed so far in the step being shown, by name (blank steps give an empty dict)."""
+        done = self.cursor.op_index
+        return {name: self._values[name] for op in self.ops[:done] for name in op.writes}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Current parameters: ``W1``, ``b1``, ... (after an update op, the new values)."""
+        return {name: self._values[name] for name in self.program.parameter_names}
+
+    @property
+    def optimizer_state(self) -> dict[str, Any]:
+        """Current optimizer state: ``vW1`` (momentum), ``mW1`` and ``sW1`` (Adam), ..."""
+        return {name: self._values[name] for name in self.program.state_names}
+
+    @property
+    def steps_done(self) -> int:
+        """Training steps completed."""
+        return self.position // self.ops_per_step
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs completed."""
+        return len(self.epoch_losses)
+
+    # -- moving the cursor ------------------------------------------------------------------------
+
+    def step(self) -> OpRecord:
+        """Execute the next op and return what it wrote."""
+        op = self.next_op
+        self._execute(op.index)
+        self._show_completed = True
+        step = self._values["step"]
+        writes = {name: self._values[name] for name in op.writes}
+        return OpRecord(op, step, step // self.batches_per_epoch, writes)
+
+    def back(self) -> None:
+        """Undo one op, restoring every value exactly (by re-execution from a checkpoint)."""
+        if self.position:
+            self.goto(self.position - 1)
+
+    def goto(self, target: int, show_completed: bool | None = None) -> None:
+        """Move to ``target`` ops since the start, forwards by executing, backwards by replay.
+
+        Args:
+            target: Ops executed since the start, >= 0.
+            show_completed: At a step boundary, show the finished step (True) or the blank next one
+                (False); by default, whichever matches the direction of travel.
+        """
+        if target < 0:
+            raise ValueError(f"position must be >= 0, got {target}")
+        forward = target > self.position
+        if target < self.position:
+            needed = (target - 1) // self.ops_per_step if target else 0
+            self._restore(self.history.latest_at_or_before(needed))
+        self._advance(target - self.position)
+        self._show_completed = forward if show_completed is None else show_completed
+
+    def finish_step(self) -> None:
+        """Run to the end of the step being shown (or through the next one, if it is finished)."""
+        cursor = self.cursor
+        remaining = self.ops_per_step - cursor.op_index
+        self.goto(self.position + (remaining or self.ops_per_step), show_completed=True)
+
+    def step_start(self) -> None:
+        """Go back to the start of the step being shown (or of the previous one, if already there)."""
+        cursor = self.cursor
+        if cursor.op_index:
+            self.goto(self.position - cursor.op_index, show_completed=False)
+        elif self.position:
+            self.goto(self.position - self.ops_per_step, show_completed=False)
+
+    def next_phase(self) -> None:
+        """Execute ops up to the end of the current phase (at least one op)."""
+        phase = self.step().op.phase
+        while self.cursor.op_index < self.ops_per_step and self.next_op.phase is phase:
+            self._execute(self.next_op.index)
+
+    def previous_phase(self) -> None:
+        """Go back to the start of the phase of the last executed op (at least one op back)."""
+        if not self.position:
+            return
+        done = self.cursor.op_index or self.ops_per_step
+        phase: Phase = self.ops[done - 1].phase
+        start = done - 1
+        while start and self.ops[start - 1].phase is phase:
+            start -= 1
+        self.goto(self.position - (done - start), show_completed=False)
+
+    def reset(self) -> None:
+        """Return to the scenario's initial state."""
+        self.goto(0)
+
+    # -- running fast -----------------------------------------------------------------------------
+
+    def run_steps(self, count: int) -> RunResult:
+        """Run ``count`` whole training steps fast (ignoring max_epochs and target_loss, not divergence)."""
+        return self.run(max_steps=count, stop_at_target=False, max_epochs=2**62)
+
+    def run(
+        self,
+        max_steps: int | None = None,
+        max_epochs: int | None = None,
+        cancel: threading.Event | None = None,
+        seconds: float | None = None,
+        stop_at_target: bool = True,
+    ) -> RunResult:
+        """Run whole steps without recording until a stop condition holds.
+
+        A partly executed step is finished first. A step whose loss or new parameters are not finite
+        is undone, so the session stops at the start of the offending step with its last finite state.
+
+        Args:
+            max_steps: Stop after this many steps.
+            max_epochs: Stop once this many epochs are complete (default: the scenario's max_epochs).
+            cancel: Stop as soon as this event is set (checked every step).
+            seconds: Stop after about this long (used to report progress between slices).
+            stop_at_target: Stop when an epoch's loss is <= the scenario's target_loss.
+
+        Returns:
+            Why and after how many steps the run stopped.
+        """
+        training = self.scenario.training
+        limit = training.max_epochs if max_epochs is None else max_epochs
+        deadline = None if seconds is None else time.monotonic() + seconds
+        if self.position % self.ops_per_step:
+            self._advance(self.ops_per_step - self.position % self.ops_per_step)
+        self._show_completed = True
+        done = self._stop_before_start(limit, stop_at_target)
+        if done is not None:
+            return done
+        values, runs, count = self._values, self._runs, self.ops_per_step
+        persistent = self.program.persistent_names
+        trained = self.program.parameter_names
+        steps = 0
+        while True:
+            if max_steps is not None and steps >= max_steps:
+                return RunResult(StopReason.STEP_LIMIT, steps, f"ran {steps} steps")
+            if cancel is not None and cancel.is_set():
+                return RunResult(StopReason.CANCELLED, steps, f"paused after {steps} steps")
+            if deadline is not None and time.monotonic() >= deadline:
+                return RunResult(StopReason.TIME_LIMIT, steps, f"ran {steps} steps")
+            before = {name: values[name] for name in persistent}
+            for run in runs:
+                run(values)
+            loss = float(values["loss"])
+            if not (math.isfinite(loss) and all(np.isfinite(values[name]).all() for name in trained)):
+                return self._diverged(before, loss, steps)
+            self.position += count
+            epoch_closed = self._complete_step()
+            steps += 1
+            if epoch_closed:
+                epoch_loss = self.epoch_losses[-1]
+                if stop_at_target and epoch_loss <= training.target_loss:
+                    return RunResult(StopReason.CONVERGED, steps, self._converged_message())
+                if len(self.epoch_losses) >= limit:
+                    return RunResult(
+                        StopReason.MAX_EPOCHS, steps, f"reached {limit} epochs; epoch loss {epoch_loss:.6g}"
+                    )
+
+    def _stop_before_start(self, limit: int, stop_at_target: bool) -> RunResult | None:
+        at_epoch_end = self.steps_done % self.batches_per_epoch == 0
+        if stop_at_target and at_epoch_end and self.epoch_losses:
+            if self.epoch_losses[-1] <= self.scenario.training.target_loss:
+                return RunResult(StopReason.CONVERGED, 0, self._converged_message())
+        if len(self.epoch_losses) >= limit:
+            return RunResult(StopReason.MAX_EPOCHS, 0, f"already at {limit} epochs (max_epochs)")
+        return None
+
+    def _converged_message(self) -> str:
+        target = self.scenario.training.target_loss
+        return f"converged: epoch loss {self.epoch_losses[-1]:.6g} <= target {target:g} after {len(self.epoch_losses)} epochs"
+
+    def _diverged(self, before: dict[str, Any], loss: float, steps: int) -> RunResult:
+        """Undo the offending step and say where it happened."""
+        bad = next((name for name in self.program.parameter_names if not np.isfinite(self._values[name]).all()), None)
+        what = f"the loss became {loss}" if not math.isfinite(loss) else f"{bad} became non-finite"
+        self._values.update(before)
+        self._replay_current()
+        step = self.steps_done
+        epoch, batch = divmod(step, self.batches_per_epoch)
+        message = (
+            f"diverged: {what} in step {step + 1} (epoch {epoch + 1}, batch {batch + 1}); "
+            "stopped before that step, at the last finite state"
+        )
+        return RunResult(StopReason.DIVERGED, steps, message)
+
+    def _replay_current(self) -> None:
+        """Rebuild the values shown at the current position by re-execution (after an undone step)."""
+        position = self.position
+        if position:
+            self._restore(self.history.latest_at_or_before((position - 1) // self.ops_per_step))
+            self._advance(position - self.position)
+
+    # -- the machinery shared by both drivers --------------------------------------------------------
+
+    def _execute(self, index: int) -> None:
+        self._runs[index](self._values)
+        self.position += 1
+        if index == self.ops_per_step - 1:
+            self._complete_step()
+
+    def _advance(self, count: int) -> None:
+        """Execute ``count`` ops without records (whole steps in a tight loop)."""
+        values, runs, per_step = self._values, self._runs, self.ops_per_step
+        while count > 0:
+            if self.position % per_step == 0 and count >= per_step:
+                for run in runs:
+                    run(values)
+                self.position += per_step
+                self._complete_step()
+                count -= per_step
+            else:
+                self._execute(self.position % per_step)
+                count -= 1
+
+    def _complete_step(self) -> bool:
+        """Book the finished step's loss; close the epoch if it was its last batch. True if it was."""
+        values = self._values
+        self.step_losses.append(float(values["loss"]))
+        self._epoch_parts.append(values["losses"])
+        completed = values["step"] + 1
+        closed = completed % self.batches_per_epoch == 0
+        if closed:
+            if self.batches_per_epoch == 1:
+                self.epoch_losses.append(self.step_losses[-1])
+            else:
+                self.epoch_losses.append(float(self._reduce(np.concatenate(self._epoch_parts))))
+            self._epoch_parts = []
+        if self.history.wants(completed):
+            self._checkpoint()
+        return closed
+
+    def _checkpoint(self) -> None:
+        persistent = {name: self._values[name] for name in self.program.persistent_names}
+        parts = tuple(self._epoch_parts)
+        nbytes = sum(getattr(value, "nbytes", 8) for value in persistent.values())
+        nbytes += sum(part.nbytes for part in parts) + History.OVERHEAD_BYTES
+        self.history.add(
+            Checkpoint(
+                self.steps_done, persistent, len(self.step_losses), len(self.epoch_losses), parts, nbytes
+            )
+        )
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        self._values.clear()
+        self._values.update(checkpoint.persistent)
+        self.position = checkpoint.step * self.ops_per_step
+        del self.step_losses[checkpoint.step_losses :]
+        del self.epoch_losses[checkpoint.epoch_losses :]
+        self._epoch_parts = list(checkpoint.epoch_parts)
