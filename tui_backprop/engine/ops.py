@@ -162,14 +162,17 @@ UpdateRule = Callable[
 
 @dataclass(frozen=True)
 class Optimizer:
-    """An update rule θ ← rule(θ, ∂L/∂θ, state).
+    """An update rule: the step Δθ from (θ, ∂L/∂θ, state); the engine then sets θ ← θ + Δθ.
+
+    Returning the step rather than the new θ lets the debugger show Δθ exactly; θ + (−η·g) is
+    bit-identical to θ − η·g in IEEE arithmetic.
 
     Attributes:
         name: Key used in scenario files.
         state_names: Per-parameter state it keeps, e.g. ``("v",)`` for momentum's velocity.
         formulas: Each line of the rule, in order, as templates: ``{p}`` is the parameter, ``{g}`` its
             gradient and ``{v}``, ``{m}``, ``{s}`` its state entries.
-        update: (θ, g, state, settings, t) -> (new θ, new state); t counts updates from 1.
+        update: (θ, g, state, settings, t) -> (Δθ, new state); t counts updates from 1.
     """
 
     name: str
@@ -181,14 +184,14 @@ class Optimizer:
 def _sgd(
     param: FloatArray, grad: FloatArray, state: tuple[FloatArray, ...], settings: OptimizerSettings, t: int
 ) -> tuple[FloatArray, tuple[FloatArray, ...]]:
-    return param - settings.learning_rate * grad, state
+    return -(settings.learning_rate * grad), state
 
 
 def _momentum(
     param: FloatArray, grad: FloatArray, state: tuple[FloatArray, ...], settings: OptimizerSettings, t: int
 ) -> tuple[FloatArray, tuple[FloatArray, ...]]:
     velocity = settings.momentum * state[0] - settings.learning_rate * grad
-    return param + velocity, (velocity,)
+    return velocity, (velocity,)
 
 
 def _adam(
@@ -198,7 +201,7 @@ def _adam(
     second = settings.beta2 * state[1] + (1.0 - settings.beta2) * grad * grad
     first_hat = first / (1.0 - settings.beta1**t)
     second_hat = second / (1.0 - settings.beta2**t)
-    return param - settings.learning_rate * first_hat / (np.sqrt(second_hat) + settings.epsilon), (first, second)
+    return -(settings.learning_rate * first_hat) / (np.sqrt(second_hat) + settings.epsilon), (first, second)
 
 
 OPTIMIZERS: dict[str, Optimizer] = {

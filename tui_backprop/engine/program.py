@@ -283,7 +283,9 @@ def _update(
     def update(values: Values) -> None:
         t = values["step"] + 1
         for name, grad, states in entries:
-            values[name], new_state = rule(values[name], values[grad], tuple(values[s] for s in states), settings, t)
+            step, new_state = rule(values[name], values[grad], tuple(values[s] for s in states), settings, t)
+            values[f"step{name}"] = step
+            values[name] = values[name] + step
             for state, value in zip(states, new_state, strict=True):
                 values[state] = value
 
@@ -293,5 +295,5 @@ def _update(
         for line in optimizer.formulas
     ]
     reads = tuple(n for name, grad, states in entries for n in (name, grad, *states))
-    writes = tuple(n for name, _, states in entries for n in (name, *states))
+    writes = tuple(n for name, _, states in entries for n in (f"step{name}", name, *states))
     builder.add(Phase.UPDATE, layer, "update", ";  ".join(lines), reads, writes, update)
