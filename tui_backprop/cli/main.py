@@ -114,7 +114,9 @@ def run_command(argv: list[str]) -> int:
     scenario = open_scenario(args.scenario, args.overrides)
     if args.command == "trace":
         session = Session(scenario, history_mb=0)
-        text = trace_json(session, args.steps) if args.format == "json" else trace_text(session, args.steps, args.digits)
+        text = (
+            trace_json(session, args.steps) if args.format == "json" else trace_text(session, args.steps, args.digits)
+        )
         print(text)
         return 0
     session = Session(scenario, history_mb=0)

@@ -85,12 +85,17 @@ def _describe(name: str, value: Any, naming: Naming, digits: int) -> list[str]:
     if array.ndim == 1:
         labels = columns if columns and len(columns) == len(array) else [str(i + 1) for i in range(len(array))]
         what = "sample " if columns is None else ""
-        cells = [f"{name}[{what}{label}] = {format_number(float(v), digits).strip()}" for label, v in zip(labels, array, strict=True)]
+        cells = [
+            f"{name}[{what}{label}] = {format_number(float(v), digits).strip()}"
+            for label, v in zip(labels, array, strict=True)
+        ]
         return ["  " + "   ".join(cells)]
     for row_index, row in enumerate(array):
         row_label = rows[row_index] if rows else f"sample {row_index + 1}"
         labels = columns or tuple(str(i + 1) for i in range(len(row)))
-        cells = [f"{name}[{label}] = {format_number(float(v), digits).strip()}" for label, v in zip(labels, row, strict=True)]
+        cells = [
+            f"{name}[{label}] = {format_number(float(v), digits).strip()}" for label, v in zip(labels, row, strict=True)
+        ]
         prefix = f"  {row_label}:" if not rows else f"  from {row_label}:"
         lines.append(prefix + " " + "   ".join(cells))
     return lines

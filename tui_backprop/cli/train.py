@@ -67,4 +67,3 @@ def train(session: Session, max_epochs: int, as_json: bool, out: TextIO, err: Te
             f"time: {training_seconds:.3f} s   {rate:,.0f} steps/s\n"
         )
     return 1 if result.reason is StopReason.DIVERGED else 0
-

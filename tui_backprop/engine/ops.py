@@ -57,7 +57,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("sigmoid", "σ", "1/(1+e^−z)", "a⊙(1−a)", _sigmoid, lambda z, a: a * (1.0 - a)),
         Activation("tanh", "tanh", "tanh(z)", "1−a²", np.tanh, lambda z, a: 1.0 - a * a),
         Activation(
-            "relu", "relu", "max(0, z)", "[z>0]", lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0.0) * 1.0
+            "relu", "relu", "max(0, z)", "[z>0]", lambda z: np.maximum(z, 0.0), lambda z, a: np.where(z > 0.0, 1.0, 0.0)
         ),
         Activation(
             "leaky_relu",

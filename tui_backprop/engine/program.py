@@ -40,7 +40,7 @@ class Op:
     Attributes:
         index: Position in the step, from 0.
         phase: Which part of the step it belongs to.
-        layer: The layer it works on (1-based), or 0 for batch and loss ops.
+        layer: The layer it works on (1-based); 0 for the batch op, the output layer for the loss.
         kind: ``batch``, ``linear``, ``activation``, ``loss``, ``loss_grad``, ``softmax_cross_entropy_grad``,
             ``activation_grad``, ``weight_grad``, ``propagate`` or ``update``.
         formula: What it computes, e.g. ``z1 = x·W1 + b1``.
@@ -171,14 +171,22 @@ def _forward(builder: _Builder, layer: int, use_bias: bool, activation: Activati
             values[z] = values[previous] @ values[weights] + values[bias]
 
         builder.add(
-            Phase.FORWARD, layer, "linear", f"{z} = {previous}·{weights} + {bias}", (previous, weights, bias), (z,), linear
+            Phase.FORWARD,
+            layer,
+            "linear",
+            f"{z} = {previous}·{weights} + {bias}",
+            (previous, weights, bias),
+            (z,),
+            linear,
         )
     else:
 
         def linear_no_bias(values: Values) -> None:
             values[z] = values[previous] @ values[weights]
 
-        builder.add(Phase.FORWARD, layer, "linear", f"{z} = {previous}·{weights}", (previous, weights), (z,), linear_no_bias)
+        builder.add(
+            Phase.FORWARD, layer, "linear", f"{z} = {previous}·{weights}", (previous, weights), (z,), linear_no_bias
+        )
     forward = activation.forward
 
     def activate(values: Values) -> None:
@@ -200,7 +208,7 @@ def _loss(builder: _Builder, output: str, loss_name: str, reduction: str, fused:
         values["loss"] = reduce(losses)
 
     formula = f"L = {over} {loss.formula.replace('ŷ', output)}"
-    builder.add(Phase.LOSS, 0, "loss", formula, (output, "y"), ("losses", "loss"), compute_loss)
+    builder.add(Phase.LOSS, count, "loss", formula, (output, "y"), ("losses", "loss"), compute_loss)
     scale = " / B" if reduction == "mean" else ""
     mean = reduction == "mean"
     if fused:
@@ -254,14 +262,18 @@ def _weight_grad(builder: _Builder, layer: int, use_bias: bool) -> None:
             values[bias_grad] = values[delta].sum(axis=0)
 
         formula = f"{weights_grad} = {previous}ᵀ·δ{layer},  {bias_grad} = Σₙ δ{layer}"
-        builder.add(Phase.BACKWARD, layer, "weight_grad", formula, (previous, delta), (weights_grad, bias_grad), weight_grad)
+        builder.add(
+            Phase.BACKWARD, layer, "weight_grad", formula, (previous, delta), (weights_grad, bias_grad), weight_grad
+        )
     else:
 
         def weight_grad_no_bias(values: Values) -> None:
             values[weights_grad] = values[previous].T @ values[delta]
 
         formula = f"{weights_grad} = {previous}ᵀ·δ{layer}"
-        builder.add(Phase.BACKWARD, layer, "weight_grad", formula, (previous, delta), (weights_grad,), weight_grad_no_bias)
+        builder.add(
+            Phase.BACKWARD, layer, "weight_grad", formula, (previous, delta), (weights_grad,), weight_grad_no_bias
+        )
 
 
 def _propagate(builder: _Builder, layer: int) -> None:
@@ -278,7 +290,9 @@ def _update(
     builder: _Builder, layer: int, trained: list[str], optimizer: Optimizer, settings: OptimizerSettings
 ) -> None:
     rule = optimizer.update
-    entries = [(name, f"d{name}", tuple(state_name(state, name) for state in optimizer.state_names)) for name in trained]
+    entries = [
+        (name, f"d{name}", tuple(state_name(state, name) for state in optimizer.state_names)) for name in trained
+    ]
 
     def update(values: Values) -> None:
         t = values["step"] + 1

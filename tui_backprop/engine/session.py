@@ -110,6 +110,7 @@ class Session:
         self.step_losses: list[float] = []
         self.epoch_losses: list[float] = []
         self._epoch_parts: list[np.ndarray] = []
+        self._step_start: dict[str, Any] = self._persistent()
         self._checkpoint()
 
     def _initial_values(self) -> dict[str, Any]:
@@ -148,6 +149,13 @@ class Session:
     def params(self) -> dict[str, Any]:
         """Current parameters: ``W1``, ``b1``, ... (after an update op, the new values)."""
         return {name: self._values[name] for name in self.program.parameter_names}
+
+    @property
+    def step_start_params(self) -> dict[str, Any]:
+        """Parameters as they were when the step being shown began (before its update ops)."""
+        if self.cursor.op_index == 0:
+            return self.params
+        return {name: self._step_start[name] for name in self.program.parameter_names}
 
     @property
     def optimizer_state(self) -> dict[str, Any]:
@@ -282,6 +290,7 @@ class Session:
             if deadline is not None and time.monotonic() >= deadline:
                 return RunResult(StopReason.TIME_LIMIT, steps, f"ran {steps} steps")
             before = {name: values[name] for name in persistent}
+            self._step_start = before
             for run in runs:
                 run(values)
             loss = float(values["loss"])
@@ -335,7 +344,12 @@ class Session:
 
     # -- the machinery shared by both drivers --------------------------------------------------------
 
+    def _persistent(self) -> dict[str, Any]:
+        return {name: self._values[name] for name in self.program.persistent_names}
+
     def _execute(self, index: int) -> None:
+        if index == 0:
+            self._step_start = self._persistent()
         self._runs[index](self._values)
         self.position += 1
         if index == self.ops_per_step - 1:
@@ -346,6 +360,7 @@ class Session:
         values, runs, per_step = self._values, self._runs, self.ops_per_step
         while count > 0:
             if self.position % per_step == 0 and count >= per_step:
+                self._step_start = self._persistent()
                 for run in runs:
                     run(values)
                 self.position += per_step
@@ -373,14 +388,12 @@ class Session:
         return closed
 
     def _checkpoint(self) -> None:
-        persistent = {name: self._values[name] for name in self.program.persistent_names}
+        persistent = self._persistent()
         parts = tuple(self._epoch_parts)
         nbytes = sum(getattr(value, "nbytes", 8) for value in persistent.values())
         nbytes += sum(part.nbytes for part in parts) + History.OVERHEAD_BYTES
         self.history.add(
-            Checkpoint(
-                self.steps_done, persistent, len(self.step_losses), len(self.epoch_losses), parts, nbytes
-            )
+            Checkpoint(self.steps_done, persistent, len(self.step_losses), len(self.epoch_losses), parts, nbytes)
         )
 
     def _restore(self, checkpoint: Checkpoint) -> None:

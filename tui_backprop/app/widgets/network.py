@@ -1,0 +1,161 @@
+"""The network panel: layers as columns of nodes, each with its z, a and δ for the selected sample.
+
+Values appear only once computed in the step being shown. Nodes of the layer the
+current op works on are marked, the value the op will write is pointed at, and the
+selected node (arrow keys, h j k l, or a click) is drawn reversed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.containers import ScrollableContainer
+from textual.message import Message
+from textual.widgets import Static
+
+from tui_backprop.app.view import View
+from tui_backprop.engine.program import activation_name
+
+# Which value an op kind writes, per node row, so the row can be pointed at.
+_WRITES_ROW = {"linear": "z", "activation": "a", "activation_grad": "δ", "softmax_cross_entropy_grad": "δ"}
+
+
+class NetworkView(ScrollableContainer, can_focus=True):
+    """Layers side by side; a node is selected with the arrow keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "move(-1, 0)", "Prev layer", show=False),
+        Binding("right,l", "move(1, 0)", "Next layer", show=False),
+        Binding("up,k", "move(0, -1)", "Prev node", show=False),
+        Binding("down,j", "move(0, 1)", "Next node", show=False),
+    ]
+    DEFAULT_CSS = """
+    NetworkView { border: round $secondary; }
+    NetworkView:focus { border: round $accent; }
+    NetworkView > Static { width: 100%; }
+    """
+
+    class NodeSelected(Message):
+        """The user moved the selection to (layer, unit)."""
+
+        def __init__(self, layer: int, unit: int) -> None:
+            super().__init__()
+            self.layer = layer
+            self.unit = unit
+
+    def __init__(self, layer_sizes: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sizes = layer_sizes
+        self._selected = (0, 0)
+        self._body = Static()
+        self._columns = False
+        self.border_title = "Network"
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        """The single Static holding the drawing."""
+        yield self._body
+
+    def action_move(self, layers: int, units: int) -> None:
+        """Move the selection, clamped to the network."""
+        layer = min(max(self._selected[0] + layers, 0), len(self._sizes) - 1)
+        unit = min(max(self._selected[1] + units, 0), self._sizes[layer] - 1)
+        self.post_message(self.NodeSelected(layer, unit))
+
+    def on_click(self, event: events.Click) -> None:
+        """Select the node under the mouse."""
+        line = int(event.y + self.scroll_y)
+        if self._columns:
+            column_width = max(self._body.size.width // len(self._sizes), 1)
+            layer = min(event.x // column_width, len(self._sizes) - 1)
+            unit = min(max((line - 1) // 4, 0), self._sizes[layer] - 1)
+        else:
+            rows = [(layer, max(unit, 0)) for layer, size in enumerate(self._sizes) for unit in range(-1, size)]
+            layer, unit = rows[min(max(line - 1, 0), len(rows) - 1)]
+        self.post_message(self.NodeSelected(layer, unit))
+
+    def show(self, view: View) -> None:
+        """Redraw every node from ``view``: layer columns when there is room, else one line per node."""
+        self._selected = view.selected
+        values = view.values
+        op = view.current_op
+        column_width = view.digits + 12
+        if self._body.size.width >= column_width * len(self._sizes):
+            self._columns = True
+            table = Table.grid(expand=True, padding=(0, 1))
+            for _ in self._sizes:
+                table.add_column(ratio=1)
+            table.add_row(*[self._layer_text(view, layer, values, op) for layer in range(len(self._sizes))])
+        else:
+            self._columns = False
+            table = self._node_table(view, values, op)
+        self._body.update(table)
+        batch = len(values["x"]) if "x" in values else 0
+        self.border_subtitle = f"sample {view.sample + 1} of {batch} (x/X)" if batch > 1 else ""
+
+    def _title(self, layer: int) -> str:
+        if layer == 0:
+            return "inputs"
+        return "output" if layer == len(self._sizes) - 1 else f"hidden {layer}"
+
+    def _cell(self, view: View, values: dict[str, Any], name: str, unit: int, pad: bool = True) -> Text:
+        value = values.get(name)
+        if value is None:
+            return Text(" " * (view.digits + 7) if pad else "")
+        shown = view.number(value[min(view.sample, len(value) - 1), unit])
+        return Text(shown if pad else shown.strip(), style="bold yellow" if name in view.changed else "")
+
+    def _node_table(self, view: View, values: dict[str, Any], op: Any) -> Table:
+        """A title row per layer, then one line per node with its z, a and δ (the narrow layout)."""
+        table = Table(box=None, padding=(0, 1), expand=False, show_edge=False)
+        table.add_column("node", no_wrap=True)
+        for symbol in ("z", "a", "δ"):
+            table.add_column(symbol, justify="right", no_wrap=True, min_width=view.digits + 3)
+        pointed = _WRITES_ROW.get(op.kind) if op is not None else None
+        for layer, size in enumerate(self._sizes):
+            active = op is not None and op.layer == layer
+            title = f"▶ {self._title(layer)}" if active else self._title(layer)
+            table.add_row(Text(title, style="bold underline" if active else "dim"))
+            names = ("", "x", "") if layer == 0 else (f"z{layer}", f"a{layer}", f"delta{layer}")
+            for unit in range(size):
+                selected = (layer, unit) == view.selected
+                label = Text(f" {view.naming.node(layer, unit)}", style="reverse bold" if selected else "")
+                cells = [self._cell(view, values, name, unit, pad=False) if name else Text("") for name in names]
+                if active and pointed:
+                    cells[("z", "a", "δ").index(pointed)].append("◂")
+                table.add_row(label, *cells)
+        return table
+
+    def _layer_text(self, view: View, layer: int, values: dict[str, Any], op: Any) -> Text:
+        text = Text()
+        title = "inputs" if layer == 0 else ("output" if layer == len(self._sizes) - 1 else f"hidden {layer}")
+        active = op is not None and op.layer == layer
+        text.append(f"{title}{' ◀' if active else ''}\n", style="bold underline" if active else "bold")
+        rows = (
+            [("x", activation_name(0))]
+            if layer == 0
+            else [("z", f"z{layer}"), ("a", f"a{layer}"), ("δ", f"delta{layer}")]
+        )
+        pointed = _WRITES_ROW.get(op.kind) if active and op is not None else None
+        for unit in range(self._sizes[layer]):
+            selected = (layer, unit) == view.selected
+            label = view.naming.node(layer, unit)
+            text.append(f" {label} \n", style="reverse bold" if selected else ("bold" if active else ""))
+            for symbol, name in rows:
+                value = values.get(name)
+                shown = (
+                    view.number(value[min(view.sample, len(value) - 1), unit])
+                    if value is not None
+                    else " " * (view.digits + 7)
+                )
+                changed = name in view.changed
+                marker = "◂" if symbol == pointed else " "
+                text.append(f"  {symbol} ", style="dim")
+                text.append(shown, style="bold yellow" if changed else "")
+                text.append(f" {marker}\n")
+            if layer == 0:
+                text.append("\n\n")
+        return text
