@@ -347,9 +347,9 @@ class DebuggerApp(App[None]):
         self.running = False
         if self._run_start is not None:
             self.debugger.finish(*self._run_start)
-        rate = message.steps / message.seconds if message.seconds > 0 else 0.0
         label = STOP_LABELS.get(message.result.reason, "paused")
-        self.run_state = RunState(label, f"{message.result.message}  ({message.steps} steps, {rate:,.0f}/s)")
+        # No timing in the final state: screenshots of a finished run must be reproducible.
+        self.run_state = RunState(label, f"{message.result.message} ({message.steps} steps this run)")
         if message.result.reason is StopReason.DIVERGED:
             self.notify(message.result.message, severity="error", timeout=8)
         self.refresh_bindings()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import events
@@ -92,9 +93,23 @@ class NetworkView(ScrollableContainer, can_focus=True):
         else:
             self._columns = False
             table = self._node_table(view, values, op)
-        self._body.update(table)
+        self._body.update(Group(table, self._selected_detail(view, values)))
         batch = len(values["x"]) if "x" in values else 0
         self.border_subtitle = f"sample {view.sample + 1} of {batch} (x/X)" if batch > 1 else ""
+
+    def _selected_detail(self, view: View, values: dict[str, Any]) -> Text:
+        """The selected node's values for every sample of the batch."""
+        layer, unit = view.selected
+        label = view.naming.node(layer, unit)
+        names = (("x", "x"),) if layer == 0 else (("z", f"z{layer}"), ("a", f"a{layer}"), ("δ", f"delta{layer}"))
+        text = Text(f"\n{label} ({self._title(layer)})", style="bold")
+        for symbol, name in names:
+            value = values.get(name)
+            if value is not None:
+                shown = ", ".join(view.number(v).strip() for v in value[:8, unit])
+                more = f" … ({len(value)})" if len(value) > 8 else ""
+                text.append(f"\n {symbol} per sample: {shown}{more}", style="")
+        return text
 
     def _title(self, layer: int) -> str:
         if layer == 0:

@@ -31,6 +31,7 @@ class ParametersView(DataTable[Text]):
         self._entries: list[tuple[str, tuple[int, ...]]] = []
         self._shown: dict[tuple[int, str], str] = {}
         self._digits = 0
+        self._selected: tuple[int, int] | None = None
 
     def build(self, view: View) -> None:
         """Create the columns (sized for the precision) and one row per parameter entry."""
@@ -45,17 +46,16 @@ class ParametersView(DataTable[Text]):
             rows = view.naming.rows(name)
             columns = view.naming.columns(name) or ()
             for index in np.ndindex(value.shape):
-                if rows is not None:
-                    label = f"{name} {rows[index[0]]}→{columns[index[1]]}"
-                else:
-                    label = f"{name} {columns[index[0]]}"
                 self._entries.append((name, index))
-                self.add_row(Text(label), *[Text("") for _ in COLUMNS], key=str(len(self._entries) - 1))
+                self.add_row(Text(""), *[Text("") for _ in COLUMNS], key=str(len(self._entries) - 1))
+        self._selected = None
 
     def show(self, view: View) -> None:
         """Fill in values; rewrite only the cells whose text changed."""
         if self._digits != view.digits:
             self.build(view)
+        if self._selected != view.selected:
+            self._mark_selected(view)
         start = view.session.step_start_params
         values = view.values
         sources: dict[str, tuple[dict[str, Any], str]] = {
@@ -73,3 +73,25 @@ class ParametersView(DataTable[Text]):
                 if self._shown.get((row, key)) != signature:
                     self._shown[(row, key)] = signature
                     self.update_cell(str(row), key, Text(text, style="bold yellow" if changed else ""))
+
+    def _mark_selected(self, view: View) -> None:
+        """Mark the parameters entering or leaving the selected node and move the cursor to the first."""
+        self._selected = view.selected
+        layer, unit = view.selected
+        first = None
+        for row, (name, index) in enumerate(self._entries):
+            number = int(name[1:])
+            rows, columns = view.naming.rows(name), view.naming.columns(name) or ()
+            if rows is not None:
+                label = f"{name} {rows[index[0]]}→{columns[index[1]]}"
+                touches = (number == layer and index[1] == unit) or (number == layer + 1 and index[0] == unit)
+            else:
+                label = f"{name} {columns[index[0]]}"
+                touches = number == layer and index[0] == unit
+            if touches and first is None:
+                first = row
+            self.update_cell(
+                str(row), "name", Text(("• " if touches else "  ") + label, style="bold" if touches else "")
+            )
+        if first is not None:
+            self.move_cursor(row=first, scroll=True)
