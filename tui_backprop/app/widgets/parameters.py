@@ -43,8 +43,6 @@ class ParametersView(DataTable[Text]):
         for key, label in COLUMNS:
             self.add_column(label, key=key, width=view.digits + 8)
         for name, value in view.session.params.items():
-            rows = view.naming.rows(name)
-            columns = view.naming.columns(name) or ()
             for index in np.ndindex(value.shape):
                 self._entries.append((name, index))
                 self.add_row(Text(""), *[Text("") for _ in COLUMNS], key=str(len(self._entries) - 1))
