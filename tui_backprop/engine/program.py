@@ -89,8 +89,9 @@ class Program:
 
     @property
     def persistent_names(self) -> tuple[str, ...]:
-        """Everything that outlives a step: parameters, optimizer state and the step counter."""
-        return (*self.parameter_names, *self.state_names, "step")
+        """Everything that outlives a step: parameters, optimizer state, the step counter and the
+        optimizer settings (a value, so that a live edit of the learning rate replays like any other)."""
+        return (*self.parameter_names, *self.state_names, "step", "settings")
 
 
 class _Builder:
@@ -140,16 +141,13 @@ def build_program(scenario: Scenario) -> Program:
         if number > 1:
             _propagate(builder, number)
     optimizer = OPTIMIZERS[training.optimizer]
-    settings = OptimizerSettings(
-        training.learning_rate, training.momentum, training.beta1, training.beta2, training.epsilon
-    )
     parameter_names: list[str] = []
     state_names: list[str] = []
     for number, layer in enumerate(layers, start=1):
         trained = [weight_name(number)] + ([bias_name(number)] if layer.use_bias and layer.train_bias else [])
         parameter_names += [weight_name(number)] + ([bias_name(number)] if layer.use_bias else [])
         state_names += [state_name(state, name) for name in trained for state in optimizer.state_names]
-        _update(builder, number, trained, optimizer, settings)
+        _update(builder, number, trained, optimizer)
     return Program(tuple(builder.ops), schedule, tuple(parameter_names), tuple(state_names), output)
 
 
@@ -286,9 +284,15 @@ def _propagate(builder: _Builder, layer: int) -> None:
     builder.add(Phase.BACKWARD, layer, "propagate", formula, (delta, weights), (upstream,), propagate)
 
 
-def _update(
-    builder: _Builder, layer: int, trained: list[str], optimizer: Optimizer, settings: OptimizerSettings
-) -> None:
+def initial_settings(scenario: Scenario) -> OptimizerSettings:
+    """The optimizer's hyper-parameters as the scenario sets them."""
+    training = scenario.training
+    return OptimizerSettings(
+        training.learning_rate, training.momentum, training.beta1, training.beta2, training.epsilon
+    )
+
+
+def _update(builder: _Builder, layer: int, trained: list[str], optimizer: Optimizer) -> None:
     rule = optimizer.update
     entries = [
         (name, f"d{name}", tuple(state_name(state, name) for state in optimizer.state_names)) for name in trained
@@ -296,6 +300,7 @@ def _update(
 
     def update(values: Values) -> None:
         t = values["step"] + 1
+        settings = values["settings"]
         for name, grad, states in entries:
             step, new_state = rule(values[name], values[grad], tuple(values[s] for s in states), settings, t)
             values[f"step{name}"] = step
@@ -308,6 +313,6 @@ def _update(
         for name, grad, states in entries
         for line in optimizer.formulas
     ]
-    reads = tuple(n for name, grad, states in entries for n in (name, grad, *states))
+    reads = (*(n for name, grad, states in entries for n in (name, grad, *states)), "settings")
     writes = tuple(n for name, _, states in entries for n in (f"step{name}", name, *states))
     builder.add(Phase.UPDATE, layer, "update", ";  ".join(lines), reads, writes, update)

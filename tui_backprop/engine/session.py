@@ -7,11 +7,12 @@ checkpoint, so every earlier state is rebuilt bit for bit rather than stored.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from tui_backprop.engine.history import Checkpoint, History
 from tui_backprop.engine.network import initial_parameters
-from tui_backprop.engine.program import Op, Phase, build_program
+from tui_backprop.engine.program import Op, Phase, build_program, initial_settings
 from tui_backprop.scenario.model import Scenario
 
 
@@ -32,6 +33,24 @@ class StopReason(StrEnum):
     CANCELLED = "cancelled"
     STEP_LIMIT = "step_limit"
     TIME_LIMIT = "time_limit"
+    BREAKPOINT = "breakpoint"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A value changed by hand at a point of the timeline; replays apply it again at that point.
+
+    Attributes:
+        position: Ops executed when the edit applies.
+        name: ``W2``, ``b1``, ``x`` (the current batch's inputs) or ``learning_rate``.
+        index: The entry changed (``()`` for the learning rate).
+        value: The new value.
+    """
+
+    position: int
+    name: str
+    index: tuple[int, ...]
+    value: float
 
 
 @dataclass(frozen=True)
@@ -110,6 +129,8 @@ class Session:
         self.step_losses: list[float] = []
         self.epoch_losses: list[float] = []
         self._epoch_parts: list[np.ndarray] = []
+        self._edits: dict[int, list[Edit]] = {}
+        self._edit_positions: list[int] = []
         self._step_start: dict[str, Any] = self._persistent()
         self._checkpoint()
 
@@ -119,6 +140,7 @@ class Session:
             parameter = name[1:]  # state names are one letter plus the parameter name
             values[name] = np.zeros_like(values[parameter])
         values["step"] = -1
+        values["settings"] = initial_settings(self.scenario)
         return values
 
     # -- what the UI and the CLI read ------------------------------------------------------------
@@ -161,6 +183,16 @@ class Session:
     def optimizer_state(self) -> dict[str, Any]:
         """Current optimizer state: ``vW1`` (momentum), ``mW1`` and ``sW1`` (Adam), ..."""
         return {name: self._values[name] for name in self.program.state_names}
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate in force (live edits can change it)."""
+        return float(self._values["settings"].learning_rate)
+
+    @property
+    def edits(self) -> list[Edit]:
+        """Every live edit on the timeline, in order."""
+        return [edit for position in self._edit_positions for edit in self._edits[position]]
 
     @property
     def steps_done(self) -> int:
@@ -240,6 +272,75 @@ class Session:
         """Return to the scenario's initial state."""
         self.goto(0)
 
+    def edit(self, name: str, index: tuple[int, ...], value: float) -> Edit:
+        """Change a parameter entry, an input of the current batch or the learning rate from here on.
+
+        The edit is part of the timeline: later ops recompute from it, going back before it shows the
+        old value, and going forward again replays it.
+
+        Raises:
+            ValueError: The value is not finite, or the name or index does not exist here.
+        """
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        if name == "learning_rate":
+            if value <= 0:
+                raise ValueError("the learning rate must be > 0")
+            index = ()
+        elif name == "x" and self.cursor.op_index == 0:
+            raise ValueError("the batch is not loaded yet: step once first")
+        elif name not in (*self.program.parameter_names, "x"):
+            raise ValueError(f"{name} cannot be edited; parameters, x and learning_rate can")
+        else:
+            shape = np.shape(self._values[name])
+            if len(index) != len(shape) or not all(0 <= i < n for i, n in zip(index, shape, strict=True)):
+                raise ValueError(f"{name} has shape {shape}; index {index} is outside it")
+        edit = Edit(self.position, name, index, float(value))
+        if self.position not in self._edits:
+            bisect.insort(self._edit_positions, self.position)
+        self._edits.setdefault(self.position, []).append(edit)
+        self.history.forget_after(self.position // self.ops_per_step)
+        self._apply(edit)
+        return edit
+
+    def remove_edit(self, edit: Edit) -> None:
+        """Take an edit off the timeline and rebuild the current state without it."""
+        edits = self._edits[edit.position]
+        edits.remove(edit)
+        if not edits:
+            del self._edits[edit.position]
+            self._edit_positions.remove(edit.position)
+        self.history.forget_after(edit.position // self.ops_per_step)
+        self._replay_current()
+
+    def restore_edit(self, edit: Edit) -> None:
+        """Put a removed edit back on the timeline (redo) and rebuild the current state with it."""
+        if edit.position not in self._edits:
+            bisect.insort(self._edit_positions, edit.position)
+        self._edits.setdefault(edit.position, []).append(edit)
+        self.history.forget_after(edit.position // self.ops_per_step)
+        self._replay_current()
+
+    def _apply(self, edit: Edit) -> None:
+        if edit.name == "learning_rate":
+            self._values["settings"] = replace(self._values["settings"], learning_rate=edit.value)
+            return
+        array = np.array(self._values[edit.name], dtype=np.float64)
+        array[edit.index] = edit.value
+        array.setflags(write=False)
+        self._values[edit.name] = array
+
+    def _apply_edits(self) -> None:
+        """Apply the edits made at the current position (after arriving at it)."""
+        for edit in self._edits.get(self.position, ()):
+            self._apply(edit)
+
+    def _edit_inside_next_step(self) -> bool:
+        """Whether an edit falls strictly inside the step that starts at the current position."""
+        start = self.position
+        index = bisect.bisect_right(self._edit_positions, start)
+        return index < len(self._edit_positions) and self._edit_positions[index] < start + self.ops_per_step
+
     # -- running fast -----------------------------------------------------------------------------
 
     def run_steps(self, count: int) -> RunResult:
@@ -253,6 +354,7 @@ class Session:
         cancel: threading.Event | None = None,
         seconds: float | None = None,
         stop_at_target: bool = True,
+        after_step: Callable[[], str | None] | None = None,
     ) -> RunResult:
         """Run whole steps without recording until a stop condition holds.
 
@@ -265,6 +367,8 @@ class Session:
             cancel: Stop as soon as this event is set (checked every step).
             seconds: Stop after about this long (used to report progress between slices).
             stop_at_target: Stop when an epoch's loss is <= the scenario's target_loss.
+            after_step: Called after every completed step; a returned message stops the run there
+                (reason BREAKPOINT). It may move the cursor, e.g. back to the op where a condition began.
 
         Returns:
             Why and after how many steps the run stopped.
@@ -291,14 +395,27 @@ class Session:
                 return RunResult(StopReason.TIME_LIMIT, steps, f"ran {steps} steps")
             before = {name: values[name] for name in persistent}
             self._step_start = before
-            for run in runs:
-                run(values)
+            if self._edit_positions and self._edit_inside_next_step():
+                for run in runs:
+                    run(values)
+                    self.position += 1
+                    if self.position % count:
+                        self._apply_edits()
+                self.position -= count
+            else:
+                for run in runs:
+                    run(values)
             loss = float(values["loss"])
             if not (math.isfinite(loss) and all(np.isfinite(values[name]).all() for name in trained)):
                 return self._diverged(before, loss, steps)
             self.position += count
             epoch_closed = self._complete_step()
+            self._apply_edits()
             steps += 1
+            if after_step is not None:
+                message = after_step()
+                if message is not None:
+                    return RunResult(StopReason.BREAKPOINT, steps, message)
             if epoch_closed:
                 epoch_loss = self.epoch_losses[-1]
                 if stop_at_target and epoch_loss <= training.target_loss:
@@ -354,17 +471,19 @@ class Session:
         self.position += 1
         if index == self.ops_per_step - 1:
             self._complete_step()
+        self._apply_edits()
 
     def _advance(self, count: int) -> None:
         """Execute ``count`` ops without records (whole steps in a tight loop)."""
         values, runs, per_step = self._values, self._runs, self.ops_per_step
         while count > 0:
-            if self.position % per_step == 0 and count >= per_step:
+            if self.position % per_step == 0 and count >= per_step and not self._edit_inside_next_step():
                 self._step_start = self._persistent()
                 for run in runs:
                     run(values)
                 self.position += per_step
                 self._complete_step()
+                self._apply_edits()
                 count -= per_step
             else:
                 self._execute(self.position % per_step)
@@ -403,3 +522,5 @@ class Session:
         del self.step_losses[checkpoint.step_losses :]
         del self.epoch_losses[checkpoint.epoch_losses :]
         self._epoch_parts = list(checkpoint.epoch_parts)
+        self._step_start = self._persistent()
+        self._apply_edits()
