@@ -21,6 +21,7 @@ class View:
         selected: The selected node as (layer, unit); layer 0 is the inputs.
         sample: Which row of the current batch node values show.
         digits: Significant digits to show.
+        breakpoint_ops: Program lines with an enabled breakpoint.
     """
 
     session: Session
@@ -29,6 +30,7 @@ class View:
     selected: tuple[int, int]
     sample: int
     digits: int
+    breakpoint_ops: frozenset[int] = frozenset()
 
     @property
     def values(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tui_backprop.engine.session import Session
+from tui_backprop.engine.session import Edit, Session
 
 
 class Command(StrEnum):
@@ -37,6 +37,13 @@ class Mark:
     show_completed: bool
 
 
+@dataclass(frozen=True)
+class EditEntry:
+    """An edit in the undo log: undo takes it off the timeline, redo puts it back."""
+
+    edit: Edit
+
+
 class Debugger:
     """Runs commands on a session, remembers where each began, and can undo and redo them.
 
@@ -46,8 +53,8 @@ class Debugger:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._undo: list[Mark] = []
-        self._redo: list[Mark] = []
+        self._undo: list[Mark | EditEntry] = []
+        self._redo: list[Mark | EditEntry] = []
         self.changed: frozenset[str] = frozenset()
         self._actions: dict[Command, Callable[[], None]] = {
             Command.STEP: self._step,
@@ -74,11 +81,29 @@ class Debugger:
 
     def execute(self, command: Command, count: int = 1) -> None:
         """Run ``command`` ``count`` times as one undoable command."""
+        self.apply(self._actions[command], count)
+
+    def apply(self, action: Callable[[], None], count: int = 1) -> None:
+        """Run any cursor-moving ``action`` ``count`` times as one undoable command."""
         before, start = self.snapshot(), self.mark
-        action = self._actions[command]
         for _ in range(count):
             action()
         self.finish(start, before)
+
+    def jump(self, position: int) -> None:
+        """Go to ``position`` as one undoable command."""
+        self.apply(lambda: self.session.goto(position))
+
+    def edit(self, name: str, index: tuple[int, ...], value: float) -> None:
+        """Change a value from the current op on, as one undoable command (see ``Session.edit``).
+
+        Raises:
+            ValueError: The session refused the edit.
+        """
+        before = self.snapshot()
+        self._undo.append(EditEntry(self.session.edit(name, index, value)))
+        self._redo.clear()
+        self.changed = changed_names(before, self.snapshot())
 
     def finish(self, start: Mark, before: dict[str, Any]) -> None:
         """Record a command that began at ``start`` (for commands run elsewhere, such as a run)."""
@@ -95,13 +120,20 @@ class Debugger:
         """Go forward to where the last undone command ended. False if there is nothing to redo."""
         return self._travel(self._redo, self._undo)
 
-    def _travel(self, source: list[Mark], target: list[Mark]) -> bool:
+    def _travel(self, source: list[Mark | EditEntry], target: list[Mark | EditEntry]) -> bool:
         if not source:
             return False
         before = self.snapshot()
-        target.append(self.mark)
-        mark = source.pop()
-        self.session.goto(mark.position, show_completed=mark.show_completed)
+        entry = source.pop()
+        if isinstance(entry, EditEntry):
+            if source is self._undo:
+                self.session.remove_edit(entry.edit)
+            else:
+                self.session.restore_edit(entry.edit)
+            target.append(entry)
+        else:
+            target.append(self.mark)
+            self.session.goto(entry.position, show_completed=entry.show_completed)
         self.changed = changed_names(before, self.snapshot())
         return True
 

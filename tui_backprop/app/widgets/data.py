@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from tui_backprop.app.view import View
@@ -12,6 +13,8 @@ from tui_backprop.app.view import View
 
 class DataView(DataTable[Text]):
     """One row per sample of the batch being shown; the selected sample is marked."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "app.repeat", "Repeat last", show=False)]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)

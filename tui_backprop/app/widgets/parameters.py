@@ -8,10 +8,11 @@ once and only changed cells are rewritten, so large layers stay fast.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from tui_backprop.app.view import View
@@ -22,6 +23,7 @@ COLUMNS = (("start", "value"), ("grad", "∂L/∂w"), ("step", "Δw"), ("new", "
 class ParametersView(DataTable[Text]):
     """Weights and biases, layer by layer, with ∂L/∂w, Δw and the new value."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "app.edit_value", "Edit value", show=False)]
     DEFAULT_CSS = """
     ParametersView { height: 1fr; }
     """
@@ -71,6 +73,14 @@ class ParametersView(DataTable[Text]):
                 if self._shown.get((row, key)) != signature:
                     self._shown[(row, key)] = signature
                     self.update_cell(str(row), key, Text(text, style="bold yellow" if changed else ""))
+
+    def entry_at_cursor(self) -> tuple[str, tuple[int, ...]] | None:
+        """The (parameter name, index) on the cursor row."""
+        return self._entries[self.cursor_row] if 0 <= self.cursor_row < len(self._entries) else None
+
+    def label_of(self, entry: tuple[str, tuple[int, ...]]) -> str:
+        """The label shown for a parameter entry, e.g. ``W2 h1→o1``."""
+        return self.get_cell(str(self._entries.index(entry)), "name").plain.strip("• ").strip()
 
     def _mark_selected(self, view: View) -> None:
         """Mark the parameters entering or leaving the selected node and move the cursor to the first."""

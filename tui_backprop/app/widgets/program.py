@@ -23,6 +23,8 @@ class ProgramView(OptionList):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        # enter repeats the last command, as in pdb, rather than selecting a line.
+        Binding("enter", "app.repeat", "Repeat last", show=False),
     ]
     DEFAULT_CSS = """
     ProgramView { border: round $secondary; }
@@ -50,6 +52,14 @@ class ProgramView(OptionList):
         self._rows.append(len(self._ops))
         self.add_options(options)
 
+    def highlighted_op(self) -> int | None:
+        """The op index on the highlighted line, or None on a header or the end line."""
+        row = self.highlighted
+        if row is None or row >= len(self._rows):
+            return None
+        index = self._rows[row]
+        return index if index is not None and index < len(self._ops) else None
+
     def show(self, view: View) -> None:
         """Mark done ops and the op about to run; keep the highlight on it."""
         done = view.session.cursor.op_index
@@ -65,12 +75,13 @@ class ProgramView(OptionList):
                     current_row = row
                 continue
             op = self._ops[index]
+            mark = Text("●", style="bold red") if index in view.breakpoint_ops else Text(" ")
             if index < done:
-                prompt = Text("✓ ", style="green") + Text(op.formula)
+                prompt = mark + Text("✓ ", style="green") + Text(op.formula)
             elif index == done:
-                prompt = Text("▶ " + op.formula, style="bold reverse")
+                prompt = mark + Text("▶ " + op.formula, style="bold reverse")
                 current_row = row
             else:
-                prompt = Text("  " + op.formula, style="dim")
+                prompt = mark + Text("  " + op.formula, style="dim")
             self.replace_option_prompt_at_index(row, prompt)
         self.highlighted = current_row

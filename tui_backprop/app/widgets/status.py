@@ -47,7 +47,7 @@ class StatusBar(Static):
             f"  batch {cursor.batch + 1}/{session.batches_per_epoch}"
             f"  op {cursor.op_index}/{session.ops_per_step}"
         )
-        line.append(f"  η={training.learning_rate:g} {training.optimizer} {batch_mode}")
+        line.append(f"  η={session.learning_rate:g} {training.optimizer} {batch_mode}")
         line.append("  ")
         style = {"running": "bold reverse green", "diverged": "bold reverse red", "converged": "bold reverse blue"}
         line.append(f" {state.label} ", style=style.get(state.label, "bold reverse"))
