@@ -50,4 +50,6 @@ def resolve_scenario(argument: str) -> Path:
     if "/" not in argument and builtin.is_file():
         return builtin
     names = ", ".join(builtin_names())
-    raise ScenarioError([Problem(argument, "", f"no such file, and no built-in scenario of that name (built-ins: {names})")])
+    raise ScenarioError(
+        [Problem(argument, "", f"no such file, and no built-in scenario of that name (built-ins: {names})")]
+    )

@@ -33,6 +33,19 @@ def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def as_float(value: int | float) -> float:
+    """``value`` as a float; integers too large for a float (TOML allows any size) become infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _bound(value: float, integer: bool) -> str:
+    """A bound as a person reads it: ``1,000,000`` for integers, ``1e-08`` style for the rest."""
+    return f"{int(value):,}" if integer else f"{value:g}"
+
+
 class Checker:
     """Collects problems for one scenario file.
 
@@ -45,10 +58,32 @@ class Checker:
         self.file = file
         self.text = text
         self.problems: list[Problem] = []
+        # Key paths whose value came from ``--set``, with the override that set it: their problems
+        # must not point at the (overridden) line of the file.
+        self.overridden: dict[str, str] = {}
 
-    def report(self, key: str, message: str) -> None:
-        """Record one problem at ``key``."""
-        self.problems.append(Problem(self.file, key, message, key_line(self.text, key) if key else None))
+    def report(self, key: str, message: str, line: int | None = None, locate: bool = True) -> None:
+        """Record one problem at ``key``.
+
+        Args:
+            key: The key path, or "" for the whole file.
+            message: What was expected and what was found.
+            line: The line, when the caller knows it.
+            locate: Look the line up in the text when ``line`` is not given.
+        """
+        origin = self._override_of(key)
+        if origin is not None:
+            message, line = f"{message} (set by --set {origin})", None
+        elif line is None and locate and key:
+            line = key_line(self.text, key)
+        self.problems.append(Problem(self.file, key, message, line))
+
+    def _override_of(self, key: str) -> str | None:
+        """The ``--set`` text that produced ``key`` (or a table enclosing it), if any."""
+        for path, override in self.overridden.items():
+            if key == path or key.startswith((path + ".", path + "[")):
+                return override
+        return None
 
     def known_keys(self, table: dict[str, Any], prefix: str, allowed: Iterable[str]) -> None:
         """Report every key of ``table`` that is not in ``allowed``, with a 'did you mean' hint."""
@@ -135,8 +170,9 @@ class Checker:
         if not is_number(value) or (integer and not isinstance(value, int)):
             self.report(path, f"expected {kind}, found {describe(value)}")
             return fallback
-        if not math.isfinite(value):
-            self.report(path, f"expected a finite number, found {value}")
+        if not math.isfinite(as_float(value)):
+            what = "a finite number" if isinstance(value, float) else f"{kind} small enough for a float"
+            self.report(path, f"expected {what}, found {describe(value)}")
             return fallback
         if (
             (minimum is not None and value < minimum)
@@ -144,11 +180,11 @@ class Checker:
             or (above is not None and value <= above)
         ):
             bounds = [
-                f">= {minimum:g}" if minimum is not None else "",
-                f"> {above:g}" if above is not None else "",
-                f"<= {maximum:g}" if maximum is not None else "",
+                f">= {_bound(minimum, integer)}" if minimum is not None else "",
+                f"> {_bound(above, integer)}" if above is not None else "",
+                f"<= {_bound(maximum, integer)}" if maximum is not None else "",
             ]
-            self.report(path, f"expected {kind} {' and '.join(b for b in bounds if b)}, found {value}")
+            self.report(path, f"expected {kind} {' and '.join(b for b in bounds if b)}, found {describe(value)}")
             return fallback
         return value
 

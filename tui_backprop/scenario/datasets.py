@@ -84,7 +84,7 @@ def generate(name: str, samples: int, noise: float, seed: int) -> tuple[FloatArr
 
 
 def read_csv(
-    path: Path, input_columns: list[str], target_columns: list[str]
+    path: Path, input_columns: list[str], target_columns: list[str], max_rows: int | None = None
 ) -> tuple[FloatArray, list[list[str]]]:
     """Read numeric input columns and raw target columns from a CSV file with a header row.
 
@@ -92,6 +92,7 @@ def read_csv(
         path: The CSV file.
         input_columns: Header names of the numeric inputs.
         target_columns: Header names of the targets (returned as text, for the caller to encode).
+        max_rows: Refuse files with more data rows than this (a guard against exhausting memory).
 
     Returns:
         Inputs shaped (rows, len(input_columns)) and, per row, the target cells as strings.
@@ -99,10 +100,21 @@ def read_csv(
     Raises:
         DataProblem: The file is unreadable, a column is missing or a cell is not a finite number.
     """
+    if path.is_dir():
+        raise DataProblem(f"cannot read {path}: Is a directory")
+    if path.exists() and not path.is_file():  # a device or a pipe could block or never end
+        raise DataProblem(f"cannot read {path}: not a regular file")
+    rows: list[list[str]] = []
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as error:
+            for row in csv.reader(handle):
+                rows.append(row)
+                if max_rows is not None and len(rows) > max_rows + 1:
+                    raise DataProblem(f"{path} has more than {max_rows:,} data rows, the most allowed")
+    except DataProblem:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as error:
+        # ValueError: a NUL character in the path; csv.Error: e.g. a field over the size limit.
         raise DataProblem(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
     if not rows:
         raise DataProblem(f"{path} is empty; expected a header row and data rows")
