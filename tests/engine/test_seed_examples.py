@@ -57,7 +57,7 @@ def close(actual: Any, expected: Any, tol: float) -> None:
 def one_step_records(session: Session, layers: int, limit: int = 200) -> list[Any]:
     """Run single ops until every layer's W has been written by an update; return the records."""
     records = []
-    pending = {f"W{l}" for l in range(1, layers + 1)}
+    pending = {f"W{layer}" for layer in range(1, layers + 1)}
     for _ in range(limit):
         rec = session.step()
         records.append(rec)

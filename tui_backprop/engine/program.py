@@ -297,16 +297,27 @@ def _update(builder: _Builder, layer: int, trained: list[str], optimizer: Optimi
     entries = [
         (name, f"d{name}", tuple(state_name(state, name) for state in optimizer.state_names)) for name in trained
     ]
+    # Names are worked out once here: the update runs every step of a fast run.
+    plan = [(name, grad, f"step{name}", states) for name, grad, states in entries]
 
     def update(values: Values) -> None:
         t = values["step"] + 1
         settings = values["settings"]
-        for name, grad, states in entries:
+        for name, grad, step_name, states in plan:
             step, new_state = rule(values[name], values[grad], tuple(values[s] for s in states), settings, t)
-            values[f"step{name}"] = step
+            values[step_name] = step
             values[name] = values[name] + step
             for state, value in zip(states, new_state, strict=True):
                 values[state] = value
+
+    def update_stateless(values: Values) -> None:
+        # Plain SGD keeps no state: the same rule, without the state bookkeeping of a fast run.
+        t = values["step"] + 1
+        settings = values["settings"]
+        for name, grad, step_name, _ in plan:
+            step = rule(values[name], values[grad], (), settings, t)[0]
+            values[step_name] = step
+            values[name] = values[name] + step
 
     lines = [
         line.format(p=name, g=grad, **dict(zip(optimizer.state_names, states, strict=True)))
@@ -315,4 +326,5 @@ def _update(builder: _Builder, layer: int, trained: list[str], optimizer: Optimi
     ]
     reads = (*(n for name, grad, states in entries for n in (name, grad, *states)), "settings")
     writes = tuple(n for name, _, states in entries for n in (f"step{name}", name, *states))
-    builder.add(Phase.UPDATE, layer, "update", ";  ".join(lines), reads, writes, update)
+    run = update if optimizer.state_names else update_stateless
+    builder.add(Phase.UPDATE, layer, "update", ";  ".join(lines), reads, writes, run)

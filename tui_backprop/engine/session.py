@@ -23,6 +23,9 @@ from tui_backprop.engine.network import initial_parameters
 from tui_backprop.engine.program import Op, Phase, build_program, initial_settings
 from tui_backprop.scenario.model import Scenario
 
+PARAMETER_CHECK_STEPS = 16
+"""How many steps a fast run goes between checks of the parameters for non-finite values."""
+
 
 class StopReason(StrEnum):
     """Why a run returned."""
@@ -329,6 +332,13 @@ class Session:
         array[edit.index] = edit.value
         array.setflags(write=False)
         self._values[edit.name] = array
+        done = self.position % self.ops_per_step
+        if done and edit.name in self._step_start:
+            # Until its update op runs, the step's "before the update" value is the edited one.
+            updates = (op.index for op in self.ops if op.kind == "update" and edit.name in op.writes)
+            update = next(updates, self.ops_per_step)  # a fixed (untrained) bias is never updated
+            if update >= done:
+                self._step_start = {**self._step_start, edit.name: array}
 
     def _apply_edits(self) -> None:
         """Apply the edits made at the current position (after arriving at it)."""
@@ -382,36 +392,36 @@ class Session:
         done = self._stop_before_start(limit, stop_at_target)
         if done is not None:
             return done
-        values, runs, count = self._values, self._runs, self.ops_per_step
+        values, count = self._values, self.ops_per_step
         persistent = self.program.persistent_names
-        trained = self.program.parameter_names
-        steps = 0
+        # Parameters are checked for non-finite values every few steps (the loss every step); a
+        # failed check replays from the last verified state to find the exact offending step.
+        every = 1 if after_step is not None else PARAMETER_CHECK_STEPS
+        verified, unchecked, start, steps = self._snapshot(), 0, self.steps_done, 0
         while True:
+            result: RunResult | None = None
             if max_steps is not None and steps >= max_steps:
-                return RunResult(StopReason.STEP_LIMIT, steps, f"ran {steps} steps")
-            if cancel is not None and cancel.is_set():
-                return RunResult(StopReason.CANCELLED, steps, f"paused after {steps} steps")
-            if deadline is not None and time.monotonic() >= deadline:
-                return RunResult(StopReason.TIME_LIMIT, steps, f"ran {steps} steps")
-            before = {name: values[name] for name in persistent}
-            self._step_start = before
-            if self._edit_positions and self._edit_inside_next_step():
-                for run in runs:
-                    run(values)
-                    self.position += 1
-                    if self.position % count:
-                        self._apply_edits()
-                self.position -= count
-            else:
-                for run in runs:
-                    run(values)
-            loss = float(values["loss"])
-            if not (math.isfinite(loss) and all(np.isfinite(values[name]).all() for name in trained)):
-                return self._diverged(before, loss, steps)
+                result = RunResult(StopReason.STEP_LIMIT, steps, f"ran {steps} steps")
+            elif cancel is not None and cancel.is_set():
+                result = RunResult(StopReason.CANCELLED, steps, f"paused after {steps} steps")
+            elif deadline is not None and time.monotonic() >= deadline:
+                result = RunResult(StopReason.TIME_LIMIT, steps, f"ran {steps} steps")
+            if result is not None:
+                return self._diverged(verified, start) if unchecked and not self._parameters_finite() else result
+            self._step_start = {name: values[name] for name in persistent}
+            self._run_step_ops()
+            if not math.isfinite(values["loss"]):
+                return self._diverged(verified, start)
             self.position += count
             epoch_closed = self._complete_step()
-            self._apply_edits()
+            if self._edits:
+                self._apply_edits()
             steps += 1
+            unchecked += 1
+            if unchecked >= every:
+                if not self._parameters_finite():
+                    return self._diverged(verified, start)
+                verified, unchecked = self._snapshot(), 0
             if after_step is not None:
                 message = after_step()
                 if message is not None:
@@ -419,11 +429,35 @@ class Session:
             if epoch_closed:
                 epoch_loss = self.epoch_losses[-1]
                 if stop_at_target and epoch_loss <= training.target_loss:
-                    return RunResult(StopReason.CONVERGED, steps, self._converged_message())
-                if len(self.epoch_losses) >= limit:
-                    return RunResult(
+                    result = RunResult(StopReason.CONVERGED, steps, self._converged_message())
+                elif len(self.epoch_losses) >= limit:
+                    result = RunResult(
                         StopReason.MAX_EPOCHS, steps, f"reached {limit} epochs; epoch loss {epoch_loss:.6g}"
                     )
+                if result is not None:
+                    return self._diverged(verified, start) if unchecked and not self._parameters_finite() else result
+
+    def _run_step_ops(self) -> None:
+        """Execute the ops of the step that starts at the current position, without bookkeeping.
+
+        Edits that fall inside the step are applied where they belong; the position is left at the
+        step's start (the caller completes the step).
+        """
+        values, count = self._values, self.ops_per_step
+        if self._edit_positions and self._edit_inside_next_step():
+            for run in self._runs:
+                run(values)
+                self.position += 1
+                if self.position % count:
+                    self._apply_edits()
+            self.position -= count
+        else:
+            for run in self._runs:
+                run(values)
+
+    def _parameters_finite(self) -> bool:
+        values = self._values
+        return all(np.isfinite(values[name]).all() for name in self.program.parameter_names)
 
     def _stop_before_start(self, limit: int, stop_at_target: bool) -> RunResult | None:
         at_epoch_end = self.steps_done % self.batches_per_epoch == 0
@@ -438,26 +472,53 @@ class Session:
         target = self.scenario.training.target_loss
         return f"converged: epoch loss {self.epoch_losses[-1]:.6g} <= target {target:g} after {len(self.epoch_losses)} epochs"
 
-    def _diverged(self, before: dict[str, Any], loss: float, steps: int) -> RunResult:
-        """Undo the offending step and say where it happened."""
-        bad = next((name for name in self.program.parameter_names if not np.isfinite(self._values[name]).all()), None)
+    def _diverged(self, verified: Checkpoint, start: int) -> RunResult:
+        """Find the first step whose loss or new parameters are not finite; stop at its start.
+
+        Replays from ``verified`` (the last state known to be finite) one step at a time with full
+        checks, so the stop is exact however rarely the fast loop checked.
+        """
+        self._restore(verified)
+        self.history.forget_after(verified.step)
+        values, count = self._values, self.ops_per_step
+        while True:
+            before = {name: values[name] for name in self.program.persistent_names}
+            self._step_start = before
+            self._run_step_ops()
+            loss = float(values["loss"])
+            names = self.program.parameter_names
+            bad = next((name for name in names if not np.isfinite(values[name]).all()), None)
+            if not math.isfinite(loss) or bad is not None:
+                break
+            self.position += count
+            self._complete_step()
+            self._apply_edits()
         what = f"the loss became {loss}" if not math.isfinite(loss) else f"{bad} became non-finite"
         self._values.update(before)
-        self._replay_current()
+        self._replay_current(verified)
+        self._show_completed = True
         step = self.steps_done
         epoch, batch = divmod(step, self.batches_per_epoch)
         message = (
             f"diverged: {what} in step {step + 1} (epoch {epoch + 1}, batch {batch + 1}); "
             "stopped before that step, at the last finite state"
         )
-        return RunResult(StopReason.DIVERGED, steps, message)
+        return RunResult(StopReason.DIVERGED, step - start, message)
 
-    def _replay_current(self) -> None:
-        """Rebuild the values shown at the current position by re-execution (after an undone step)."""
+    def _replay_current(self, hint: Checkpoint | None = None) -> None:
+        """Rebuild the values shown at the current position by re-execution (after an undone step).
+
+        Args:
+            hint: A checkpoint to start from if it is closer than the history's (and not past it).
+        """
         position = self.position
-        if position:
-            self._restore(self.history.latest_at_or_before((position - 1) // self.ops_per_step))
-            self._advance(position - self.position)
+        # Also at position 0: an edit made there must be dropped (or re-applied) too.
+        needed = max(position - 1, 0) // self.ops_per_step
+        checkpoint = self.history.latest_at_or_before(needed)
+        if hint is not None and checkpoint.step < hint.step <= needed:
+            checkpoint = hint
+        self._restore(checkpoint)
+        self._advance(position - self.position)
 
     # -- the machinery shared by both drivers --------------------------------------------------------
 
@@ -506,14 +567,16 @@ class Session:
             self._checkpoint()
         return closed
 
-    def _checkpoint(self) -> None:
+    def _snapshot(self) -> Checkpoint:
+        """A checkpoint of the current state (at a step boundary), not yet stored."""
         persistent = self._persistent()
         parts = tuple(self._epoch_parts)
         nbytes = sum(getattr(value, "nbytes", 8) for value in persistent.values())
         nbytes += sum(part.nbytes for part in parts) + History.OVERHEAD_BYTES
-        self.history.add(
-            Checkpoint(self.steps_done, persistent, len(self.step_losses), len(self.epoch_losses), parts, nbytes)
-        )
+        return Checkpoint(self.steps_done, persistent, len(self.step_losses), len(self.epoch_losses), parts, nbytes)
+
+    def _checkpoint(self) -> None:
+        self.history.add(self._snapshot())
 
     def _restore(self, checkpoint: Checkpoint) -> None:
         self._values.clear()
