@@ -531,13 +531,13 @@ def test_cancelled_run_from_mid_step_finishes_that_step_only() -> None:
 # --------------------------------------------------------------------------- history budget
 
 
-@pytest.mark.parametrize("history_mb", [0.002, 0.0])
+@pytest.mark.parametrize("history_mb", [0.01, 0.0])
 def test_a_tiny_history_budget_widens_the_spacing_and_stays_exact(history_mb: float) -> None:
     mode = "mini"
     steps = trajectory_steps(mode)
-    session = Session(scenario(mode), history_mb=history_mb)
+    session = Session(scenario(mode), history_mb=history_mb, history_spacing=1)
     session.run_steps(steps)
-    default = Session(scenario(mode))
+    default = Session(scenario(mode), history_spacing=1)
     default.run_steps(steps)
     assert len(default.history) == steps + 1  # the default budget keeps every step here
     if history_mb:

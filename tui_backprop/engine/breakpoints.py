@@ -241,18 +241,17 @@ class Breakpoints:
     ) -> RunResult:
         """``Session.run`` that also stops on breakpoints.
 
-        A breakpointed op still ahead in the current step stops the run right there; otherwise the
-        run stops before the next occurrence of a breakpointed op, or where a condition first holds.
+        The run stops at the first place after the cursor where an enabled breakpoint is hit more
+        often than its ``ignore`` count: before a breakpointed op, or after the first op of a step where
+        a condition holds. A partly executed step is finished first, checking only what lies ahead.
         """
         session = self.session
-        cursor = session.cursor
-        lines = self._op_lines()
-        if lines:  # the next breakpointed op is at most one step away
-            ahead = [op for op in lines if cursor.op_index < op]
-            step_start = session.position - cursor.op_index
-            op = ahead[0] if ahead else lines[0]
-            target = step_start + op if ahead else step_start + session.ops_per_step + op
-            return RunResult(StopReason.BREAKPOINT, 0, self._stop(target, op))
+        origin, count = session.position, session.ops_per_step
+        if origin % count and self.active:
+            session.goto(origin - origin % count + count, show_completed=True)
+            message = self._check_step(after=origin)
+            if message is not None:
+                return RunResult(StopReason.BREAKPOINT, 0, message)
         return session.run(
             cancel=cancel, seconds=seconds, max_epochs=max_epochs, after_step=self.after_step if self.active else None
         )
@@ -261,30 +260,50 @@ class Breakpoints:
         return sorted({item.op for item in self.active if item.op is not None})
 
     def after_step(self) -> str | None:
-        """For ``Session.run``: stop at the first op of the finished step where a condition holds."""
+        """For ``Session.run``: stop at the first breakpoint hit in the step just finished, if any."""
+        return self._check_step(after=self.session.position - self.session.ops_per_step)
+
+    def _check_step(self, after: int) -> str | None:
+        """Count the hits after position ``after`` in the step that just ended; stop at the first that counts.
+
+        Op ``k`` is hit at the step's start + ``k`` (op 0 at its end, before the next step's first op);
+        a condition at the first op of the step after which it holds (found by replay, only if it holds
+        at the end of the step: conditions are checked once per step).
+        """
         session = self.session
         step_end = session.position
-        if self.first_condition() is None:
-            return None
-        session.goto(step_end - session.ops_per_step, show_completed=False)
-        while session.position < step_end:
-            record = session.step()
-            item = self.first_condition()
-            if item is not None and item.condition is not None:
-                item.hits += 1
-                if item.hits > item.ignore:
-                    return f"breakpoint: {item.condition.text} (after {record.op.formula})"
-                break
+        step_start = step_end - session.ops_per_step
+        hits: list[tuple[int, int, Breakpoint]] = []
+        for item in self.active:
+            if item.op is not None:
+                position = step_start + item.op if item.op else step_end
+                if position > after:
+                    hits.append((position, 0, item))
+        if any(item.condition is not None for item in self.active) and self.first_condition() is not None:
+            session.goto(step_start, show_completed=False)
+            while session.position < step_end:
+                session.step()
+                found = self.first_condition()
+                if found is not None:
+                    if session.position > after:
+                        hits.append((session.position, 1, found))
+                    break
+        for position, _, item in sorted(hits, key=lambda hit: hit[:2]):
+            item.hits += 1
+            if item.hits > item.ignore:
+                return self._stop(position, item)
         session.goto(step_end, show_completed=True)
         return None
 
-    def _stop(self, position: int, op: int) -> str:
-        """Move to ``position`` (just before op ``op``) and say so."""
-        self.session.goto(position, show_completed=False)
-        for item in self.active:
-            if item.op == op:
-                item.hits += 1
-        return f"breakpoint before op {op}: {self.session.ops[op].formula}"
+    def _stop(self, position: int, item: Breakpoint) -> str:
+        """Move to where ``item`` was hit and say why the run stopped there."""
+        session = self.session
+        if item.op is not None:
+            session.goto(position, show_completed=False)
+            return f"breakpoint before op {item.op}: {session.ops[item.op].formula}"
+        session.goto(position, show_completed=True)
+        text = item.condition.text if item.condition else "?"
+        return f"breakpoint: {text} (after {session.ops[(position - 1) % session.ops_per_step].formula})"
 
     def previous_hit(self) -> int | None:
         """The latest position before the current one where an enabled breakpoint would stop a run.
@@ -294,6 +313,7 @@ class Breakpoints:
         """
         session = self.session
         target, count = session.position, session.ops_per_step
+        shown = session.cursor.op_index != 0  # which side of a step boundary to come back to
         step_start = (target - 1) // count * count if target else 0
         candidates = [step_start + op for op in self._op_lines() if step_start + op < target]
         candidates += [step_start - count + op for op in self._op_lines() if step_start - count + op >= 0]
@@ -307,7 +327,7 @@ class Breakpoints:
                 if hit is not None:
                     found = hit if found is None else max(found, hit)
                     break
-        session.goto(target)
+        session.goto(target, show_completed=shown)
         return found
 
     def _first_in_step(self, start: int, end: int) -> int | None:
@@ -315,7 +335,7 @@ class Breakpoints:
         session = self.session
         if end <= start:
             return None
-        session.goto(end)
+        session.goto(end, show_completed=True)  # at a step's end, show that step (not the blank next one)
         if self.first_condition() is None:
             return None
         session.goto(start, show_completed=False)

@@ -41,13 +41,17 @@ class History:
 
     Args:
         budget_bytes: Upper bound on the memory checkpoints keep alive; None keeps only step 0.
+        spacing: Steps between checkpoints to begin with.
     """
 
-    OVERHEAD_BYTES = 400  # a checkpoint's own Python objects, roughly
+    OVERHEAD_BYTES = 1200  # a checkpoint's own Python objects, measured with tracemalloc on XOR
+    # Replaying up to 16 steps to go back costs a few milliseconds even on a 64-32-10 net, while a
+    # checkpoint every step would hold 220 MiB after 10,000 steps of 64-32-10.
+    START_SPACING = 16
 
-    def __init__(self, budget_bytes: int | None) -> None:
+    def __init__(self, budget_bytes: int | None, spacing: int = START_SPACING) -> None:
         self.budget_bytes = budget_bytes
-        self.spacing = 1
+        self.spacing = spacing
         self._steps: list[int] = []
         self._checkpoints: dict[int, Checkpoint] = {}
         self.nbytes = 0

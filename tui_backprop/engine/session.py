@@ -114,9 +114,10 @@ class Session:
         scenario: The validated scenario.
         history_mb: Memory budget for checkpoints; defaults to the scenario's ``debugger.history_mb``.
             ``0`` keeps only the initial state (the fastest runs; going back replays from the start).
+        history_spacing: Steps between checkpoints to begin with (the budget may widen it).
     """
 
-    def __init__(self, scenario: Scenario, history_mb: float | None = None) -> None:
+    def __init__(self, scenario: Scenario, history_mb: float | None = None, history_spacing: int | None = None) -> None:
         self.scenario = scenario
         self.program = build_program(scenario)
         self.ops = self.program.ops
@@ -125,13 +126,18 @@ class Session:
         self._runs = tuple(op.run for op in self.ops)
         self._reduce = np.mean if scenario.training.reduction == "mean" else np.sum
         budget = scenario.debugger.history_mb if history_mb is None else history_mb
-        self.history = History(int(budget * 2**20) if budget > 0 else None)
+        spacing = History.START_SPACING if history_spacing is None else history_spacing
+        self.history = History(int(budget * 2**20) if budget > 0 else None, spacing)
         self._values: dict[str, Any] = self._initial_values()
         self.position = 0
         self._show_completed = False
         self.step_losses: list[float] = []
         self.epoch_losses: list[float] = []
         self._epoch_parts: list[np.ndarray] = []
+        # Losses of every step and epoch computed so far on this timeline, also beyond the cursor,
+        # so that a jump forwards can restore a later checkpoint instead of re-executing.
+        self._known_step_losses: list[float] = []
+        self._known_epoch_losses: list[float] = []
         self._edits: dict[int, list[Edit]] = {}
         self._edit_positions: list[int] = []
         self._step_start: dict[str, Any] = self._persistent()
@@ -234,9 +240,11 @@ class Session:
         if target < 0:
             raise ValueError(f"position must be >= 0, got {target}")
         forward = target > self.position
-        if target < self.position:
-            needed = (target - 1) // self.ops_per_step if target else 0
-            self._restore(self.history.latest_at_or_before(needed))
+        needed = (target - 1) // self.ops_per_step if target else 0
+        checkpoint = self.history.latest_at_or_before(needed)
+        # Backwards always restores; forwards too when a checkpoint lies between here and there.
+        if target < self.position or checkpoint.step * self.ops_per_step > self.position:
+            self._restore(checkpoint)
         self._advance(target - self.position)
         self._show_completed = forward if show_completed is None else show_completed
 
@@ -302,7 +310,7 @@ class Session:
         if self.position not in self._edits:
             bisect.insort(self._edit_positions, self.position)
         self._edits.setdefault(self.position, []).append(edit)
-        self.history.forget_after(self.position // self.ops_per_step)
+        self._forget_future(self.position)
         self._apply(edit)
         return edit
 
@@ -313,7 +321,7 @@ class Session:
         if not edits:
             del self._edits[edit.position]
             self._edit_positions.remove(edit.position)
-        self.history.forget_after(edit.position // self.ops_per_step)
+        self._forget_future(edit.position)
         self._replay_current()
 
     def restore_edit(self, edit: Edit) -> None:
@@ -321,7 +329,7 @@ class Session:
         if edit.position not in self._edits:
             bisect.insort(self._edit_positions, edit.position)
         self._edits.setdefault(edit.position, []).append(edit)
-        self.history.forget_after(edit.position // self.ops_per_step)
+        self._forget_future(edit.position)
         self._replay_current()
 
     def _apply(self, edit: Edit) -> None:
@@ -479,7 +487,7 @@ class Session:
         checks, so the stop is exact however rarely the fast loop checked.
         """
         self._restore(verified)
-        self.history.forget_after(verified.step)
+        self._forget_future(verified.step * self.ops_per_step)
         values, count = self._values, self.ops_per_step
         while True:
             before = {name: values[name] for name in self.program.persistent_names}
@@ -553,19 +561,39 @@ class Session:
     def _complete_step(self) -> bool:
         """Book the finished step's loss; close the epoch if it was its last batch. True if it was."""
         values = self._values
-        self.step_losses.append(float(values["loss"]))
+        loss = float(values["loss"])
+        self.step_losses.append(loss)
+        if len(self.step_losses) > len(self._known_step_losses):
+            self._known_step_losses.append(loss)
         self._epoch_parts.append(values["losses"])
         completed = values["step"] + 1
         closed = completed % self.batches_per_epoch == 0
         if closed:
             if self.batches_per_epoch == 1:
-                self.epoch_losses.append(self.step_losses[-1])
+                self.epoch_losses.append(loss)
             else:
                 self.epoch_losses.append(float(self._reduce(np.concatenate(self._epoch_parts))))
+            if len(self.epoch_losses) > len(self._known_epoch_losses):
+                self._known_epoch_losses.append(self.epoch_losses[-1])
             self._epoch_parts = []
         if self.history.wants(completed):
             self._checkpoint()
         return closed
+
+    @staticmethod
+    def _truncate_or_extend(losses: list[float], known: list[float], length: int) -> None:
+        """Make ``losses`` the first ``length`` losses of the timeline (``known`` remembers beyond it)."""
+        if length <= len(losses):
+            del losses[length:]
+        else:
+            losses.extend(known[len(losses) : length])
+
+    def _forget_future(self, position: int) -> None:
+        """The timeline after ``position`` is about to change: drop what was known of it."""
+        step = position // self.ops_per_step
+        self.history.forget_after(step)
+        del self._known_step_losses[step:]
+        del self._known_epoch_losses[step // self.batches_per_epoch :]
 
     def _snapshot(self) -> Checkpoint:
         """A checkpoint of the current state (at a step boundary), not yet stored."""
@@ -582,8 +610,8 @@ class Session:
         self._values.clear()
         self._values.update(checkpoint.persistent)
         self.position = checkpoint.step * self.ops_per_step
-        del self.step_losses[checkpoint.step_losses :]
-        del self.epoch_losses[checkpoint.epoch_losses :]
+        self._truncate_or_extend(self.step_losses, self._known_step_losses, checkpoint.step_losses)
+        self._truncate_or_extend(self.epoch_losses, self._known_epoch_losses, checkpoint.epoch_losses)
         self._epoch_parts = list(checkpoint.epoch_parts)
         self._step_start = self._persistent()
         self._apply_edits()

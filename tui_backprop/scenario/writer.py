@@ -17,6 +17,12 @@ import numpy as np
 
 from tui_backprop.scenario.model import Scenario
 
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def _control(char: str) -> str:
+    return f"\\u{ord(char):04x}" if ord(char) < 0x20 or ord(char) == 0x7F else char
+
 
 def toml_value(value: Any) -> str:
     """A TOML literal for a string, bool, number or (nested) list; floats round-trip exactly."""
@@ -28,8 +34,8 @@ def toml_value(value: Any) -> str:
         text = repr(float(value))
         return {"inf": "inf", "-inf": "-inf", "nan": "nan"}.get(text, text)
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
+        # TOML basic strings may not hold raw control characters (a title with "\r" would not reopen).
+        return '"' + "".join(_ESCAPES.get(char, _control(char)) for char in value) + '"'
     if isinstance(value, np.ndarray):
         return toml_value(value.tolist())
     if isinstance(value, list | tuple):
