@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tui_backprop.scenario import ScenarioError, parse_scenario
-from tui_backprop.scenario.loader import DATA_KEYS, LAYER_KEYS, NETWORK_KEYS, TOP_KEYS, TRAINING_KEYS
+from tui_backprop.scenario.data_table import DATA_KEYS
+from tui_backprop.scenario.loader import LAYER_KEYS, NETWORK_KEYS, TOP_KEYS, TRAINING_KEYS
 
 FUZZ = settings(
     max_examples=200,
