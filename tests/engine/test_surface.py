@@ -32,7 +32,7 @@ def test_surface_equals_the_engines_forward_output_on_the_grid(name: str) -> Non
     """Train the grid itself as one full batch: the engine's a_L equals the surface at every grid point."""
     scenario = _scenario(name)
     bounds = Bounds(-1.5, 1.25, -1.0, 1.5)
-    columns, rows = 23, 14
+    columns, rows = 41, 29  # 1,189 points: more than one chunk, while the engine takes them as one batch
     _, _, points = grid_points(bounds, columns, rows)
     outputs = scenario.network.layers[-1].units
     data = dataclasses.replace(scenario.data, inputs=points, targets=np.zeros((len(points), outputs)))
