@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tui_backprop import __version__
 from tui_backprop.scenario import (
@@ -74,6 +75,27 @@ def app_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tui-backprop {__version__}")
     parser.add_argument("--history-mb", type=float, help="memory budget of the time-travel history (default 256)")
     _add_set(parser)
+    demo = parser.add_argument_group("demos and screenshots")
+    demo.add_argument(
+        "--keys",
+        metavar="SCRIPT",
+        help='press keys after start-up, e.g. "s s n f c": Textual key names, KEY*N repeats, wait:MS pauses',
+    )
+    demo.add_argument(
+        "--screenshot", metavar="PATH.svg", help="save an SVG of the screen after --keys (and any run) and exit"
+    )
+    demo.add_argument("--stay", action="store_true", help="keep the app open after --screenshot")
+    demo.add_argument(
+        "--autoplay", type=float, metavar="SECONDS", help="step one op every SECONDS until convergence; a key stops it"
+    )
+    demo.add_argument(
+        "--autoplay-unit", choices=("op", "step"), default="op", help="what --autoplay steps (default: op)"
+    )
+    demo.add_argument("--size", metavar="COLSxROWS", help="terminal size, e.g. 80x24 (headless screenshots: 80x24)")
+    web = parser.add_argument_group("in the browser (needs the [serve] extra)")
+    web.add_argument("--serve", action="store_true", help="serve the debugger as a web page (textual-serve)")
+    web.add_argument("--host", help="address to bind with --serve (default 127.0.0.1: this machine only)")
+    web.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
     return parser
 
 
@@ -123,13 +145,69 @@ def run_command(argv: list[str]) -> int:
     return train(session, args.epochs or scenario.training.max_epochs, args.json, sys.stdout, sys.stderr)
 
 
+def _served_argv(args: argparse.Namespace) -> list[str]:
+    """The arguments each browser tab's debugger process gets: everything but the serving ones."""
+    scenario = args.scenario
+    if Path(scenario).exists():
+        scenario = str(Path(scenario).resolve())
+    argv = [scenario, *[item for override in args.overrides for item in ("--set", override)]]
+    if args.history_mb is not None:
+        argv += ["--history-mb", str(args.history_mb)]
+    if args.keys:
+        argv += ["--keys", args.keys]
+    if args.autoplay is not None:
+        argv += ["--autoplay", str(args.autoplay), "--autoplay-unit", args.autoplay_unit]
+    return argv
+
+
 def run_app(argv: list[str]) -> int:
-    """Open the debugger on the scenario named in ``argv``."""
-    args = app_parser().parse_args(argv)
+    """Open the debugger on the scenario named in ``argv`` (or serve it, or take a screenshot)."""
+    parser = app_parser()
+    args = parser.parse_args(argv)
+    from tui_backprop.app.demo import DemoOptions, parse_size, run_with_demo
+    from tui_backprop.app.keyscript import KeyScriptError, parse_key_script
+
+    try:
+        size = parse_size(args.size) if args.size else None
+        keys = parse_key_script(args.keys) if args.keys else None
+    except (KeyScriptError, ValueError) as error:
+        message = str(error) if isinstance(error, KeyScriptError) else f"--size: {error}"
+        print(f"tui-backprop: error: {message}", file=sys.stderr)
+        return USAGE_ERROR
+    if args.autoplay is not None and not args.autoplay > 0:
+        parser.error(f"--autoplay must be a positive number of seconds, got {args.autoplay:g}")
+    if args.stay and not args.screenshot:
+        parser.error("--stay only makes sense with --screenshot")
+    if args.host is not None and not args.serve:
+        parser.error("--host only makes sense with --serve")
+    if args.serve and (args.screenshot or args.size):
+        parser.error("--serve does not take --screenshot or --size (the browser sets the size)")
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be 1..65535, got {args.port}")
     scenario = open_scenario(args.scenario, args.overrides)
+    if args.serve:
+        from tui_backprop.app.serve import LOCAL_HOST, ServeUnavailableError, serve
+
+        try:
+            serve(_served_argv(args), scenario.title, host=args.host or LOCAL_HOST, port=args.port)
+        except ServeUnavailableError as error:
+            print(f"tui-backprop: error: {error}", file=sys.stderr)
+            return USAGE_ERROR
+        except OSError as error:
+            print(f"tui-backprop: error: cannot serve on port {args.port}: {error.strerror or error}", file=sys.stderr)
+            return 1
+        return 0
     from tui_backprop.app.app import make_app
 
-    make_app(scenario, history_mb=args.history_mb).run()
+    options = DemoOptions(
+        keys=keys,
+        screenshot=Path(args.screenshot) if args.screenshot else None,
+        stay=args.stay,
+        autoplay=args.autoplay,
+        autoplay_unit=args.autoplay_unit,
+        size=size,
+    )
+    run_with_demo(make_app(scenario, history_mb=args.history_mb), options)
     return 0
 
 
