@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tui_backprop.engine import Op, Session
 from tui_backprop.naming import Naming
 from tui_backprop.numbers import format_number
+
+CHANGED_STYLE = "bold underline yellow"
+"""How a value changed by the last command is drawn: underlined too, so it still stands out without colour."""
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,10 @@ class View:
     def number(self, value: float) -> str:
         """A number at the chosen precision, padded so columns keep their width."""
         return format_number(float(value), self.digits).rjust(self.digits + 7)
+
+
+class Panel(Protocol):
+    """A bottom panel: it redraws itself from a ``View`` when it is on screen."""
+
+    def show(self, view: View) -> None:
+        """Redraw from ``view``."""

@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import OptionList
 
+from tui_backprop.app.view import View
 from tui_backprop.engine.breakpoints import Breakpoints
 
 
@@ -28,8 +29,8 @@ class BreakpointsView(OptionList):
         super().__init__(**kwargs)
         self._breakpoints = breakpoints
 
-    def show(self) -> None:
-        """Redraw the list, keeping the highlight."""
+    def show(self, view: View | None = None) -> None:
+        """Redraw the list, keeping the highlight (the breakpoints hold all it needs)."""
         highlighted = self.highlighted
         self.clear_options()
         session = self._breakpoints.session

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from tui_backprop.app.view import View
+from tui_backprop.app.view import CHANGED_STYLE, View
 
 
 class DataView(DataTable[Text]):
@@ -46,7 +46,7 @@ class DataView(DataTable[Text]):
             cells += [Text(view.number(v)) for v in values["y"][position]]
             if predictions is not None:
                 cells += [
-                    Text(view.number(v), style="bold yellow" if output in view.changed else "")
+                    Text(view.number(v), style=CHANGED_STYLE if output in view.changed else "")
                     for v in predictions[position]
                 ]
             else:

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Sparkline, Static
 
-from tui_backprop.app.view import View
+from tui_backprop.app.view import CHANGED_STYLE, View
 
 SPARKLINE_POINTS = 400
 
@@ -23,7 +23,7 @@ def loss_summary(view: View) -> Text:
     text.append("batch loss  ", style="bold")
     text.append(
         view.number(loss) if loss is not None else "(not computed yet)",
-        style="bold yellow" if "loss" in view.changed else "",
+        style=CHANGED_STYLE if "loss" in view.changed else "",
     )
     text.append("\n")
     losses = values.get("losses")

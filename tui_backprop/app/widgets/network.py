@@ -18,7 +18,7 @@ from textual.containers import ScrollableContainer
 from textual.message import Message
 from textual.widgets import Static
 
-from tui_backprop.app.view import View
+from tui_backprop.app.view import CHANGED_STYLE, View
 from tui_backprop.engine.program import activation_name
 
 # Which value an op kind writes, per node row, so the row can be pointed at.
@@ -54,6 +54,7 @@ class NetworkView(ScrollableContainer, can_focus=True):
         self._selected = (0, 0)
         self._body = Static()
         self._columns = False
+        self._signature: tuple[bool, int, int] | None = None
         self.border_title = "Network"
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -64,6 +65,7 @@ class NetworkView(ScrollableContainer, can_focus=True):
         """Move the selection, clamped to the network."""
         layer = min(max(self._selected[0] + layers, 0), len(self._sizes) - 1)
         unit = min(max(self._selected[1] + units, 0), self._sizes[layer] - 1)
+        self._selected = (layer, unit)  # so an auto-repeated key moves on before the redraw
         self.post_message(self.NodeSelected(layer, unit))
 
     def on_click(self, event: events.Click) -> None:
@@ -84,16 +86,27 @@ class NetworkView(ScrollableContainer, can_focus=True):
         values = view.values
         op = view.current_op
         column_width = view.digits + 12
-        if self._body.size.width >= column_width * len(self._sizes):
+        if self._body.size.width >= column_width * len(self._sizes) and sum(self._sizes) <= 40:
             self._columns = True
-            table = Table.grid(expand=True, padding=(0, 1))
+            grid = Table.grid(expand=True, padding=(0, 1))
             for _ in self._sizes:
-                table.add_column(ratio=1)
-            table.add_row(*[self._layer_text(view, layer, values, op) for layer in range(len(self._sizes))])
+                grid.add_column(ratio=1)
+            grid.add_row(*[self._layer_text(view, layer, values, op) for layer in range(len(self._sizes))])
+            drawing: Table | Text = grid
         else:
             self._columns = False
-            table = self._node_table(view, values, op)
-        self._body.update(Group(table, self._selected_detail(view, values)))
+            drawing = self._node_table(view, values, op)
+        # The node table never wraps: a panel narrower than it scrolls sideways instead.
+        wanted = None if self._columns else self._table_width(view)
+        if wanted is not None and wanted > self.scrollable_content_region.width:
+            self._body.styles.width = wanted
+        else:
+            self._body.styles.width = "100%"
+        detail = self._selected_detail(view, values)
+        # Same number of lines as last time: no relayout needed (the node count never changes).
+        signature = (self._columns, self.size.width, view.digits)
+        self._body.update(Group(drawing, detail), layout=signature != self._signature)
+        self._signature = signature
         batch = len(values["x"]) if "x" in values else 0
         self.border_subtitle = f"sample {view.sample + 1} of {batch} (x/X)" if batch > 1 else ""
 
@@ -109,6 +122,9 @@ class NetworkView(ScrollableContainer, can_focus=True):
                 shown = ", ".join(view.number(v).strip() for v in value[:8, unit])
                 more = f" … ({len(value)})" if len(value) > 8 else ""
                 text.append(f"\n {symbol} per sample: {shown}{more}", style="")
+            else:
+                text.append(f"\n {symbol} per sample: not computed yet", style="dim")
+        text.append("\n" * (3 - len(names)))  # always three lines, so the panel keeps its height
         return text
 
     def _title(self, layer: int) -> str:
@@ -121,28 +137,46 @@ class NetworkView(ScrollableContainer, can_focus=True):
         if value is None:
             return Text(" " * (view.digits + 7) if pad else "")
         shown = view.number(value[min(view.sample, len(value) - 1), unit])
-        return Text(shown if pad else shown.strip(), style="bold yellow" if name in view.changed else "")
+        return Text(shown if pad else shown.strip(), style=CHANGED_STYLE if name in view.changed else "")
 
-    def _node_table(self, view: View, values: dict[str, Any], op: Any) -> Table:
-        """A title row per layer, then one line per node with its z, a and δ (the narrow layout)."""
-        table = Table(box=None, padding=(0, 1), expand=False, show_edge=False)
-        table.add_column("node", no_wrap=True)
-        for symbol in ("z", "a", "δ"):
-            table.add_column(symbol, justify="right", no_wrap=True, min_width=view.digits + 3)
+    @staticmethod
+    def _table_width(view: View) -> int:
+        label_width = max(len(name) for names in view.naming.layers for name in names) + 2
+        return label_width + 3 * (view.digits + 8)
+
+    def _node_table(self, view: View, values: dict[str, Any], op: Any) -> Text:
+        """A title line per layer, then one line per node with its z, a and δ (the narrow layout).
+
+        Built as plain padded text rather than a Rich table: a 64-32-10 net has over a hundred
+        lines, and this is redrawn on every step.
+        """
+        width = view.digits + 8
+        label_width = max(len(name) for names in view.naming.layers for name in names) + 2
+        text = Text(no_wrap=True, overflow="ignore")
+        header = "node".ljust(label_width) + "".join(symbol.rjust(width) for symbol in ("z", "a", "δ"))
+        text.append(header + "\n", style="bold")
         pointed = _WRITES_ROW.get(op.kind) if op is not None else None
         for layer, size in enumerate(self._sizes):
             active = op is not None and op.layer == layer
             title = f"▶ {self._title(layer)}" if active else self._title(layer)
-            table.add_row(Text(title, style="bold underline" if active else "dim"))
+            text.append(title + "\n", style="bold underline" if active else "dim")
             names = ("", "x", "") if layer == 0 else (f"z{layer}", f"a{layer}", f"delta{layer}")
             for unit in range(size):
                 selected = (layer, unit) == view.selected
-                label = Text(f" {view.naming.node(layer, unit)}", style="reverse bold" if selected else "")
-                cells = [self._cell(view, values, name, unit, pad=False) if name else Text("") for name in names]
-                if active and pointed:
-                    cells[("z", "a", "δ").index(pointed)].append("◂")
-                table.add_row(label, *cells)
-        return table
+                text.append(
+                    f" {view.naming.node(layer, unit)}".ljust(label_width), style="reverse bold" if selected else ""
+                )
+                for symbol, name in zip(("z", "a", "δ"), names, strict=True):
+                    value = values.get(name) if name else None
+                    marker = "◂" if active and symbol == pointed else " "
+                    if value is None:
+                        text.append(" " * width)
+                        continue
+                    shown = view.number(value[min(view.sample, len(value) - 1), unit]).strip()
+                    text.append(shown.rjust(width - 1), style=CHANGED_STYLE if name in view.changed else "")
+                    text.append(marker)
+                text.append("\n")
+        return text
 
     def _layer_text(self, view: View, layer: int, values: dict[str, Any], op: Any) -> Text:
         text = Text()
@@ -169,7 +203,7 @@ class NetworkView(ScrollableContainer, can_focus=True):
                 changed = name in view.changed
                 marker = "◂" if symbol == pointed else " "
                 text.append(f"  {symbol} ", style="dim")
-                text.append(shown, style="bold yellow" if changed else "")
+                text.append(shown, style=CHANGED_STYLE if changed else "")
                 text.append(f" {marker}\n")
             if layer == 0:
                 text.append("\n\n")

@@ -6,6 +6,8 @@ executed ops carry ``✓``. The highlight (cursor) can be moved to browse ops.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -35,6 +37,8 @@ class ProgramView(OptionList):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._ops = ops
         self._rows: list[int | None] = []  # option index -> op index (None for headers)
+        self._states: dict[int, tuple[object, ...]] = {}  # what each row's prompt shows now
+        self._current_row = -1
         self.border_title = "Program"
 
     def on_mount(self) -> None:
@@ -61,7 +65,11 @@ class ProgramView(OptionList):
         return index if index is not None and index < len(self._ops) else None
 
     def show(self, view: View) -> None:
-        """Mark done ops and the op about to run; keep the highlight on it."""
+        """Mark done ops and the op about to run; move the highlight to it when it moved.
+
+        Only prompts whose marks changed are replaced, and a highlight the user moved (to set a
+        breakpoint, say) stays put until the cursor itself moves.
+        """
         done = view.session.cursor.op_index
         current_row = 0
         for row, index in enumerate(self._rows):
@@ -69,19 +77,33 @@ class ProgramView(OptionList):
                 continue
             if index == len(self._ops):
                 complete = done == len(self._ops)
-                label = "■ step complete: s starts the next step" if complete else "  end of step"
-                self.replace_option_prompt_at_index(row, Text(label, style="bold" if complete else "dim"))
                 if complete:
                     current_row = row
+                self._set_prompt(row, ("end", complete), partial(self._end_prompt, complete))
                 continue
-            op = self._ops[index]
-            mark = Text("●", style="bold red") if index in view.breakpoint_ops else Text(" ")
-            if index < done:
-                prompt = mark + Text("✓ ", style="green") + Text(op.formula)
-            elif index == done:
-                prompt = mark + Text("▶ " + op.formula, style="bold reverse")
+            state = ("done" if index < done else "next" if index == done else "todo", index in view.breakpoint_ops)
+            if index == done:
                 current_row = row
-            else:
-                prompt = mark + Text("  " + op.formula, style="dim")
-            self.replace_option_prompt_at_index(row, prompt)
-        self.highlighted = current_row
+            self._set_prompt(row, state, partial(self._op_prompt, index, *state))
+        if current_row != self._current_row:
+            self._current_row = current_row
+            self.highlighted = current_row
+
+    def _set_prompt(self, row: int, state: tuple[object, ...], prompt: Callable[[], Text]) -> None:
+        if self._states.get(row) != state:
+            self._states[row] = state
+            self.replace_option_prompt_at_index(row, prompt())
+
+    @staticmethod
+    def _end_prompt(complete: bool) -> Text:
+        label = "■ step complete: s starts the next step" if complete else "  end of step"
+        return Text(label, style="bold" if complete else "dim")
+
+    def _op_prompt(self, index: int, progress: str, breakpoint: bool) -> Text:
+        formula = self._ops[index].formula
+        mark = Text("●", style="bold red") if breakpoint else Text(" ")
+        if progress == "done":
+            return mark + Text("✓ ", style="green") + Text(formula)
+        if progress == "next":
+            return mark + Text("▶ " + formula, style="bold reverse")
+        return mark + Text("  " + formula, style="dim")

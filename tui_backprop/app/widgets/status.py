@@ -30,6 +30,8 @@ class StatusBar(Static):
     StatusBar { height: auto; max-height: 3; background: $panel; padding: 0 1; }
     """
 
+    _lines = 0
+
     def show(self, view: View, state: RunState, count: str = "") -> None:
         """Redraw from ``view``; ``count`` is a pending count prefix typed by the user."""
         session = view.session
@@ -55,4 +57,8 @@ class StatusBar(Static):
             line.append(f" {state.detail}")
         if count:
             line.append(f"  count {count}", style="bold")
-        self.update(line)
+        # A relayout of the whole screen costs more than the rest of a step: only ask for one when
+        # the status needs another number of lines.
+        lines = len(line.wrap(self.app.console, max(self.size.width, 1)))
+        self.update(line, layout=lines != self._lines)
+        self._lines = lines
