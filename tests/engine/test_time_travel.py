@@ -398,6 +398,8 @@ def test_op_alone_refers_to_the_finished_step_at_its_end() -> None:
         ("epoch 1 step 2", "steps 1..1"),
         ("op 15", "ops 0..14"),
         ("epoch 2 op 99", "ops 0..14"),
+        ("step 99999999", "past the end of training"),  # would re-execute for minutes
+        ("epoch 20002", "past the end of training"),  # xor.toml: max_epochs = 20000
     ],
 )
 def test_bad_locations_are_refused_with_a_clear_message(text: str, says: str) -> None:

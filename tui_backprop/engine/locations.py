@@ -27,7 +27,7 @@ def parse_location(text: str, session: Session) -> int:
     Without a step or epoch, ``op`` refers to the step being shown.
 
     Raises:
-        LocationError: Unreadable text, or a place before the start.
+        LocationError: Unreadable text, or a place before the start or past max_epochs.
     """
     words = text.strip().lower()
     if words.isdigit():
@@ -51,4 +51,9 @@ def parse_location(text: str, session: Session) -> int:
     op = found.get("o", 0)
     if op > per_step:
         raise LocationError(f"a step has ops 0..{per_step}")
+    # Jumps re-execute from the nearest checkpoint: keep them within the scenario's training
+    # (max_epochs), so a typo such as 'step 99999999' cannot freeze the debugger.
+    last = session.scenario.training.max_epochs * per_epoch
+    if step > last:
+        raise LocationError(f"step {step + 1} is past the end of training (max_epochs ends at step {last})")
     return step * per_step + op
