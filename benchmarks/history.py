@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tui_backprop.engine import Session
-from tui_backprop.scenario import Scenario, load_scenario, parse_scenario
+from tui_backprop.scenario import Scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 NO_END = ["training.max_epochs=100000000", "training.target_loss=0"]
@@ -39,40 +39,10 @@ TARGET_MS = 50.0
 TARGET_HISTORY_MIB = 64.0
 TARGET_RATIO = 0.8
 
-# Used only if scenarios/digits.toml is missing: the same shape with random data.
-DIGITS_LIKE = """
-title = "64-32-10 tanh + softmax on random data"
-seed = 0
-[network]
-inputs = 64
-[[network.layers]]
-units = 32
-activation = "tanh"
-[[network.layers]]
-units = 10
-activation = "softmax"
-[data]
-inputs = {inputs}
-targets = {targets}
-[training]
-loss = "cross_entropy"
-optimizer = "momentum"
-learning_rate = 0.05
-momentum = 0.9
-batch_size = 32
-shuffle = true
-"""
-
 
 def digits() -> Scenario:
-    """scenarios/digits.toml, or a 64-32-10 scenario with 1800 random samples in batches of 32."""
-    path = SCENARIOS / "digits.toml"
-    if path.exists():
-        return load_scenario(path, NO_END)
-    rng = np.random.default_rng(0)
-    inputs = rng.random((1800, 64)).round(4).tolist()
-    targets = np.eye(10)[rng.integers(0, 10, 1800)].astype(int).tolist()
-    return parse_scenario(DIGITS_LIKE.format(inputs=inputs, targets=targets), overrides=NO_END)
+    """The shipped 64-32-10 scenario (scenarios/digits.toml), set never to stop on its own."""
+    return load_scenario(SCENARIOS / "digits.toml", NO_END)
 
 
 START_SPACING: int | None = None  # set from --start-spacing; None = the engine's default

@@ -12,8 +12,7 @@ sleeps in 20 ms slices and so cannot see anything faster than about 40 ms; those
 printed too, as "pilot", for reference.
 
 Cases:
-- ``n`` on XOR (2-2-1) and on the 64-32-10 digits scenario (``scenarios/digits.toml``, or a
-  generated 64-32-10 tanh + softmax scenario with 1800 random rows when the file is missing);
+- ``n`` on XOR (2-2-1) and on the 64-32-10 digits scenario (``scenarios/digits.toml``);
 - the floor: a bare app whose only widget is a DataTable as big as the digits parameters
   table (2410 rows x 5 columns) that rewrites one column of it (every gradient a backward
   pass produces) on each key press.
@@ -46,7 +45,7 @@ from textual.widgets import DataTable
 
 from tui_backprop.app.app import make_app
 from tui_backprop.numbers import format_number
-from tui_backprop.scenario import Scenario, load_scenario, parse_scenario
+from tui_backprop.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (120, 40)
@@ -54,38 +53,8 @@ DIGITS_ROWS = 64 * 32 + 32 + 32 * 10 + 10  # W1, b1, W2, b2 entries of a 64-32-1
 
 
 def digits_scenario() -> tuple[Scenario, str]:
-    """The 64-32-10 scenario: the shipped one, or a generated stand-in of the same shape."""
-    path = ROOT / "scenarios" / "digits.toml"
-    if path.is_file():
-        return load_scenario(path), "scenarios/digits.toml"
-    rng = np.random.default_rng(0)
-    inputs = rng.random((1800, 64)).round(3).tolist()
-    targets = [[float(k == label) for k in range(10)] for label in rng.integers(0, 10, 1800)]
-    text = f"""
-title = "64-32-10 tanh + softmax (generated)"
-description = "Random data of the digits scenario's shape, for the latency benchmark."
-seed = 0
-[network]
-inputs = 64
-init = "xavier"
-[[network.layers]]
-units = 32
-activation = "tanh"
-[[network.layers]]
-units = 10
-activation = "softmax"
-[data]
-inputs = {inputs}
-targets = {targets}
-[training]
-loss = "cross_entropy"
-optimizer = "sgd"
-learning_rate = 0.05
-batch_size = 32
-max_epochs = 10
-target_loss = 0.01
-"""
-    return parse_scenario(text), "generated 64-32-10, 1800 random rows"
+    """The shipped 64-32-10 scenario and how to name it in the report."""
+    return load_scenario(ROOT / "scenarios" / "digits.toml"), "scenarios/digits.toml"
 
 
 class FloorApp(App[None]):
