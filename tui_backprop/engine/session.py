@@ -544,12 +544,11 @@ class Session:
 
     def _advance(self, count: int) -> None:
         """Execute ``count`` ops without records (whole steps in a tight loop)."""
-        values, runs, per_step = self._values, self._runs, self.ops_per_step
+        per_step = self.ops_per_step
         while count > 0:
-            if self.position % per_step == 0 and count >= per_step and not self._edit_inside_next_step():
+            if self.position % per_step == 0 and count >= per_step:
                 self._step_start = self._persistent()
-                for run in runs:
-                    run(values)
+                self._run_step_ops()  # applies edits that fall inside the step, as a run does
                 self.position += per_step
                 self._complete_step()
                 self._apply_edits()
