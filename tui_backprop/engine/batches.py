@@ -7,6 +7,7 @@ step of any epoch can be rebuilt directly when the debugger travels in time.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -16,6 +17,8 @@ from tui_backprop.scenario.model import Scenario
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
+Batch = tuple[IndexArray, FloatArray, FloatArray]
+"""Row indices, inputs and targets of one training step."""
 
 
 class BatchSchedule:
@@ -23,6 +26,9 @@ class BatchSchedule:
 
     Args:
         scenario: Supplies the data, ``batch_size``, ``shuffle`` and ``seed``.
+
+    Attributes:
+        batch: Returns the (row indices, inputs, targets) of a global step (counting from 0).
     """
 
     def __init__(self, scenario: Scenario) -> None:
@@ -34,10 +40,12 @@ class BatchSchedule:
         self.batches_per_epoch = math.ceil(self.samples / self.batch_size)
         self.shuffle = scenario.training.shuffle
         self.seed = scenario.seed
-        # Without shuffling every epoch has the same batches: slice them once.
-        self._fixed = None if self.shuffle else self._slices(np.arange(self.samples))
+        # Without shuffling every epoch has the same batches: slice them once. Looking one up is then
+        # all that the batch op of every training step costs.
+        self._fixed = [] if self.shuffle else self._slices(np.arange(self.samples))
+        self.batch: Callable[[int], Batch] = self._shuffled_batch if self.shuffle else self._fixed_batch
 
-    def _slices(self, order: IndexArray) -> list[tuple[IndexArray, FloatArray, FloatArray]]:
+    def _slices(self, order: IndexArray) -> list[Batch]:
         batches = []
         for start in range(0, self.samples, self.batch_size):
             rows = order[start : start + self.batch_size]
@@ -48,12 +56,15 @@ class BatchSchedule:
         return batches
 
     @lru_cache(maxsize=4)  # noqa: B019 - one schedule per session; a step asks for its epoch many times
-    def _epoch(self, epoch: int) -> list[tuple[IndexArray, FloatArray, FloatArray]]:
+    def _epoch(self, epoch: int) -> list[Batch]:
         order = np.random.default_rng([self.seed, 1, epoch]).permutation(self.samples)
         return self._slices(order)
 
-    def batch(self, step: int) -> tuple[IndexArray, FloatArray, FloatArray]:
-        """(row indices, inputs, targets) of global step ``step`` (counting from 0)."""
+    def _fixed_batch(self, step: int) -> Batch:
+        """(row indices, inputs, targets) of global step ``step`` (counting from 0), unshuffled."""
+        return self._fixed[step % self.batches_per_epoch]
+
+    def _shuffled_batch(self, step: int) -> Batch:
+        """(row indices, inputs, targets) of global step ``step`` (counting from 0), shuffled per epoch."""
         epoch, index = divmod(step, self.batches_per_epoch)
-        batches = self._fixed if self._fixed is not None else self._epoch(epoch)
-        return batches[index]
+        return self._epoch(epoch)[index]

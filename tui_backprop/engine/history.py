@@ -62,6 +62,15 @@ class History:
             return not self._checkpoints
         return self.budget_bytes is not None and step % self.spacing == 0 and step not in self._checkpoints
 
+    def next_due(self, step: int) -> int | None:
+        """The first step after ``step`` at which ``wants`` will hold, as the spacing stands; None if never."""
+        if self.budget_bytes is None:
+            return None
+        due = (step // self.spacing + 1) * self.spacing
+        while due in self._checkpoints:
+            due += self.spacing
+        return due
+
     def add(self, checkpoint: Checkpoint) -> None:
         """Store a checkpoint, thinning older ones if the budget is exceeded."""
         bisect.insort(self._steps, checkpoint.step)

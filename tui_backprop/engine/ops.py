@@ -40,8 +40,44 @@ class Activation:
     derivative: Callable[[FloatArray, FloatArray], FloatArray] | None
 
 
+# Each activation's rule and its derivative side by side. Derivatives take (z, a) and use whichever is
+# cheaper; one-expression bodies let the fast run inline them (see ``inliner``).
+
+
+def _identity(z: FloatArray) -> FloatArray:
+    return z
+
+
+def _identity_slope(z: FloatArray, a: FloatArray) -> FloatArray:
+    return np.ones_like(z)
+
+
 def _sigmoid(z: FloatArray) -> FloatArray:
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def _sigmoid_slope(z: FloatArray, a: FloatArray) -> FloatArray:
+    return a * (1.0 - a)
+
+
+def _tanh_slope(z: FloatArray, a: FloatArray) -> FloatArray:
+    return 1.0 - a * a
+
+
+def _relu(z: FloatArray) -> FloatArray:
+    return np.maximum(z, 0.0)
+
+
+def _relu_slope(z: FloatArray, a: FloatArray) -> FloatArray:
+    return np.where(z > 0.0, 1.0, 0.0)
+
+
+def _leaky_relu(z: FloatArray) -> FloatArray:
+    return np.where(z > 0.0, z, LEAKY_RELU_SLOPE * z)
+
+
+def _leaky_relu_slope(z: FloatArray, a: FloatArray) -> FloatArray:
+    return np.where(z > 0.0, 1.0, LEAKY_RELU_SLOPE)
 
 
 def _softmax(z: FloatArray) -> FloatArray:
@@ -53,19 +89,17 @@ def _softmax(z: FloatArray) -> FloatArray:
 ACTIVATIONS: dict[str, Activation] = {
     activation.name: activation
     for activation in (
-        Activation("identity", "id", "z", "1", lambda z: z, lambda z, a: np.ones_like(z)),
-        Activation("sigmoid", "σ", "1/(1+e^−z)", "a⊙(1−a)", _sigmoid, lambda z, a: a * (1.0 - a)),
-        Activation("tanh", "tanh", "tanh(z)", "1−a²", np.tanh, lambda z, a: 1.0 - a * a),
-        Activation(
-            "relu", "relu", "max(0, z)", "[z>0]", lambda z: np.maximum(z, 0.0), lambda z, a: np.where(z > 0.0, 1.0, 0.0)
-        ),
+        Activation("identity", "id", "z", "1", _identity, _identity_slope),
+        Activation("sigmoid", "σ", "1/(1+e^−z)", "a⊙(1−a)", _sigmoid, _sigmoid_slope),
+        Activation("tanh", "tanh", "tanh(z)", "1−a²", np.tanh, _tanh_slope),
+        Activation("relu", "relu", "max(0, z)", "[z>0]", _relu, _relu_slope),
         Activation(
             "leaky_relu",
             "lrelu",
             f"z if z>0 else {LEAKY_RELU_SLOPE}·z",
             f"1 if z>0 else {LEAKY_RELU_SLOPE}",
-            lambda z: np.where(z > 0.0, z, LEAKY_RELU_SLOPE * z),
-            lambda z, a: np.where(z > 0.0, 1.0, LEAKY_RELU_SLOPE),
+            _leaky_relu,
+            _leaky_relu_slope,
         ),
         Activation("softmax", "softmax", "e^z / Σe^z", "(fused with cross-entropy)", _softmax, None),
     )
@@ -92,51 +126,66 @@ class Loss:
     gradient: Callable[[FloatArray, FloatArray], FloatArray]
 
 
+# Each loss per sample (out: the network output ŷ, y: the targets) and its gradient ∂ℓ/∂ŷ side by side.
+
+
+def _sse(out: FloatArray, y: FloatArray) -> FloatArray:
+    return np.sum((out - y) ** 2, axis=1)
+
+
+def _sse_gradient(out: FloatArray, y: FloatArray) -> FloatArray:
+    return 2.0 * (out - y)
+
+
+def _half_sse(out: FloatArray, y: FloatArray) -> FloatArray:
+    return 0.5 * np.sum((out - y) ** 2, axis=1)
+
+
+def _half_sse_gradient(out: FloatArray, y: FloatArray) -> FloatArray:
+    return out - y
+
+
+def _mse(out: FloatArray, y: FloatArray) -> FloatArray:
+    return np.mean((out - y) ** 2, axis=1)
+
+
+def _mse_gradient(out: FloatArray, y: FloatArray) -> FloatArray:
+    return 2.0 * (out - y) / out.shape[1]
+
+
+def _half_mse(out: FloatArray, y: FloatArray) -> FloatArray:
+    return 0.5 * np.mean((out - y) ** 2, axis=1)
+
+
+def _half_mse_gradient(out: FloatArray, y: FloatArray) -> FloatArray:
+    return (out - y) / out.shape[1]
+
+
+def _bce(out: FloatArray, y: FloatArray) -> FloatArray:
+    return -np.sum(y * np.log(out) + (1.0 - y) * np.log(1.0 - out), axis=1)
+
+
+def _bce_gradient(out: FloatArray, y: FloatArray) -> FloatArray:
+    return (out - y) / (out * (1.0 - out))
+
+
+def _cross_entropy(out: FloatArray, y: FloatArray) -> FloatArray:
+    return -np.sum(y * np.log(out), axis=1)
+
+
+def _cross_entropy_gradient(out: FloatArray, y: FloatArray) -> FloatArray:
+    return -y / out
+
+
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
-        Loss(
-            "sse",
-            "Σk(ŷ−y)²",
-            "2(ŷ−y)",
-            lambda out, y: np.sum((out - y) ** 2, axis=1),
-            lambda out, y: 2.0 * (out - y),
-        ),
-        Loss(
-            "half_sse",
-            "½Σk(ŷ−y)²",
-            "ŷ−y",
-            lambda out, y: 0.5 * np.sum((out - y) ** 2, axis=1),
-            lambda out, y: out - y,
-        ),
-        Loss(
-            "mse",
-            "meank(ŷ−y)²",
-            "2(ŷ−y)/K",
-            lambda out, y: np.mean((out - y) ** 2, axis=1),
-            lambda out, y: 2.0 * (out - y) / out.shape[1],
-        ),
-        Loss(
-            "half_mse",
-            "½·meank(ŷ−y)²",
-            "(ŷ−y)/K",
-            lambda out, y: 0.5 * np.mean((out - y) ** 2, axis=1),
-            lambda out, y: (out - y) / out.shape[1],
-        ),
-        Loss(
-            "bce",
-            "−Σk[y·ln ŷ + (1−y)·ln(1−ŷ)]",
-            "(ŷ−y)/(ŷ(1−ŷ))",
-            lambda out, y: -np.sum(y * np.log(out) + (1.0 - y) * np.log(1.0 - out), axis=1),
-            lambda out, y: (out - y) / (out * (1.0 - out)),
-        ),
-        Loss(
-            "cross_entropy",
-            "−Σk y·ln ŷ",
-            "−y/ŷ",
-            lambda out, y: -np.sum(y * np.log(out), axis=1),
-            lambda out, y: -y / out,
-        ),
+        Loss("sse", "Σk(ŷ−y)²", "2(ŷ−y)", _sse, _sse_gradient),
+        Loss("half_sse", "½Σk(ŷ−y)²", "ŷ−y", _half_sse, _half_sse_gradient),
+        Loss("mse", "meank(ŷ−y)²", "2(ŷ−y)/K", _mse, _mse_gradient),
+        Loss("half_mse", "½·meank(ŷ−y)²", "(ŷ−y)/K", _half_mse, _half_mse_gradient),
+        Loss("bce", "−Σk[y·ln ŷ + (1−y)·ln(1−ŷ)]", "(ŷ−y)/(ŷ(1−ŷ))", _bce, _bce_gradient),
+        Loss("cross_entropy", "−Σk y·ln ŷ", "−y/ŷ", _cross_entropy, _cross_entropy_gradient),
     )
 }
 

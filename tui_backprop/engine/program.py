@@ -1,9 +1,11 @@
 """One training step as a fixed list of ops: the debugger's "source listing".
 
 Each op has a phase, a layer, a formula a learner can read, the names it reads
-and writes, and a ``run`` function over the session's value table. The stepper
-and the fast run both execute exactly these functions, in this order, which is
-what makes them bit-identical.
+and writes, and a line or two of Python over those names that calls the op
+table's functions. The stepper runs one op's code at a time; the fast run runs
+the same code for whole steps in one compiled loop (see ``compiler``). Both
+execute exactly the same operations in the same order, which is what makes them
+bit-identical.
 """
 
 from __future__ import annotations
@@ -16,12 +18,18 @@ from typing import Any
 import numpy as np
 
 from tui_backprop.engine.batches import BatchSchedule
+from tui_backprop.engine.compiler import OpCode, StepLoop, compile_loop, compile_op
+from tui_backprop.engine.inliner import CallWriter
 from tui_backprop.engine.network import bias_name, weight_name
 from tui_backprop.engine.ops import ACTIVATIONS, LOSSES, OPTIMIZERS, Activation, Optimizer, OptimizerSettings
 from tui_backprop.scenario.model import Scenario
 
 Values = MutableMapping[str, Any]
 """The session's value table: parameters, optimizer state and the current step's values, by name."""
+
+STEP_VALUES = ("step", "settings")
+"""Values besides parameters and optimizer state that outlive a step: the step counter and the optimizer
+settings (a value, so that a live edit of the learning rate replays like any other)."""
 
 
 class Phase(StrEnum):
@@ -46,6 +54,7 @@ class Op:
         formula: What it computes, e.g. ``z1 = x·W1 + b1``.
         reads: Names of the values it reads.
         writes: Names of the values it writes.
+        code: Its Python source over those names (what both the stepper and the fast loop execute).
         run: Computes the op on a value table, in place.
     """
 
@@ -56,6 +65,7 @@ class Op:
     formula: str
     reads: tuple[str, ...]
     writes: tuple[str, ...]
+    code: str
     run: Callable[[Values], None]
 
 
@@ -79,6 +89,7 @@ class Program:
         parameter_names: Trainable and fixed parameters (``W1``, ``b1``, ...).
         state_names: Optimizer state entries (``vW1``, ...).
         output: Name of the network output (``a{L}``).
+        loop: The fast run's compiled loop over whole steps (see ``compiler.compile_loop``).
     """
 
     ops: tuple[Op, ...]
@@ -86,19 +97,26 @@ class Program:
     parameter_names: tuple[str, ...]
     state_names: tuple[str, ...]
     output: str
+    loop: Callable[[Values], StepLoop]
 
     @property
     def persistent_names(self) -> tuple[str, ...]:
-        """Everything that outlives a step: parameters, optimizer state, the step counter and the
-        optimizer settings (a value, so that a live edit of the learning rate replays like any other)."""
-        return (*self.parameter_names, *self.state_names, "step", "settings")
+        """Everything that outlives a step: parameters, optimizer state and ``STEP_VALUES``."""
+        return (*self.parameter_names, *self.state_names, *STEP_VALUES)
 
 
 class _Builder:
-    """Appends ops in order, numbering them."""
+    """Appends ops in order, numbering them, and gathers the helpers their code calls."""
 
     def __init__(self) -> None:
-        self.ops: list[Op] = []
+        self.ops: list[tuple[Phase, int, str, str, OpCode]] = []
+        self.helpers: dict[str, object] = {}
+        self.calls = CallWriter(self.helpers)
+
+    def assign(self, target: str, function: Callable[..., Any], arguments: list[str], helper: str) -> list[str]:
+        """Lines of op code setting ``target`` to ``function(*arguments)`` (inlined where possible)."""
+        statements, expression = self.calls.call(function, arguments, helper)
+        return [*statements, f"{target} = {expression}"]
 
     def add(
         self,
@@ -108,9 +126,31 @@ class _Builder:
         formula: str,
         reads: tuple[str, ...],
         writes: tuple[str, ...],
-        run: Callable[[Values], None],
+        code: str,
     ) -> None:
-        self.ops.append(Op(len(self.ops), phase, layer, kind, formula, reads, writes, run))
+        self.ops.append((phase, layer, kind, formula, OpCode(code, reads, writes)))
+
+    def program(
+        self, title: str, schedule: BatchSchedule, parameters: tuple[str, ...], states: tuple[str, ...], output: str
+    ) -> Program:
+        """The finished program; ``title`` names its compiled code in tracebacks."""
+        ops = tuple(
+            Op(
+                index,
+                phase,
+                layer,
+                kind,
+                formula,
+                code.reads,
+                code.writes,
+                code.code,
+                compile_op(code, self.helpers, f"{title}: {formula}"),
+            )
+            for index, (phase, layer, kind, formula, code) in enumerate(self.ops)
+        )
+        persistent = (*parameters, *states, *STEP_VALUES)
+        loop = compile_loop([code for *_, code in self.ops], persistent, self.helpers, f"{title}: fast loop")
+        return Program(ops, schedule, parameters, states, output, loop)
 
 
 def build_program(scenario: Scenario) -> Program:
@@ -127,7 +167,16 @@ def build_program(scenario: Scenario) -> Program:
     training = scenario.training
     schedule = BatchSchedule(scenario)
     builder = _Builder()
-    builder.add(Phase.FORWARD, 0, "batch", "x, y ← next batch", ("step",), ("step", "rows", "x", "y"), _batch(schedule))
+    batch = builder.calls.bind("_batch", schedule.batch)
+    builder.add(
+        Phase.FORWARD,
+        0,
+        "batch",
+        "x, y ← next batch",
+        ("step",),
+        ("step", "rows", "x", "y"),
+        f"step = step + 1\nrows, x, y = {batch}(step)",
+    )
     for number, layer in enumerate(layers, start=1):
         _forward(builder, number, layer.use_bias, ACTIVATIONS[layer.activation])
     output = activation_name(count)
@@ -148,26 +197,13 @@ def build_program(scenario: Scenario) -> Program:
         parameter_names += [weight_name(number)] + ([bias_name(number)] if layer.use_bias else [])
         state_names += [state_name(state, name) for name in trained for state in optimizer.state_names]
         _update(builder, number, trained, optimizer)
-    return Program(tuple(builder.ops), schedule, tuple(parameter_names), tuple(state_names), output)
-
-
-def _batch(schedule: BatchSchedule) -> Callable[[Values], None]:
-    def run(values: Values) -> None:
-        step = values["step"] + 1
-        values["step"] = step
-        values["rows"], values["x"], values["y"] = schedule.batch(step)
-
-    return run
+    return builder.program(scenario.title, schedule, tuple(parameter_names), tuple(state_names), output)
 
 
 def _forward(builder: _Builder, layer: int, use_bias: bool, activation: Activation) -> None:
     previous, z, a = activation_name(layer - 1), f"z{layer}", f"a{layer}"
     weights, bias = weight_name(layer), bias_name(layer)
     if use_bias:
-
-        def linear(values: Values) -> None:
-            values[z] = values[previous] @ values[weights] + values[bias]
-
         builder.add(
             Phase.FORWARD,
             layer,
@@ -175,47 +211,34 @@ def _forward(builder: _Builder, layer: int, use_bias: bool, activation: Activati
             f"{z} = {previous}·{weights} + {bias}",
             (previous, weights, bias),
             (z,),
-            linear,
+            f"{z} = {previous} @ {weights} + {bias}",
         )
     else:
-
-        def linear_no_bias(values: Values) -> None:
-            values[z] = values[previous] @ values[weights]
-
         builder.add(
-            Phase.FORWARD, layer, "linear", f"{z} = {previous}·{weights}", (previous, weights), (z,), linear_no_bias
+            Phase.FORWARD,
+            layer,
+            "linear",
+            f"{z} = {previous}·{weights}",
+            (previous, weights),
+            (z,),
+            f"{z} = {previous} @ {weights}",
         )
-    forward = activation.forward
-
-    def activate(values: Values) -> None:
-        values[a] = forward(values[z])
-
     formula = f"{a} = {activation.symbol}({z})" if activation.name != "identity" else f"{a} = {z}"
-    builder.add(Phase.FORWARD, layer, "activation", formula, (z,), (a,), activate)
+    code = builder.assign(a, activation.forward, [z], f"_forward{layer}")
+    builder.add(Phase.FORWARD, layer, "activation", formula, (z,), (a,), "\n".join(code))
 
 
 def _loss(builder: _Builder, output: str, loss_name: str, reduction: str, fused: bool, count: int) -> None:
     loss = LOSSES[loss_name]
-    per_sample, gradient = loss.per_sample, loss.gradient
-    reduce = np.mean if reduction == "mean" else np.sum
     over = "meanₙ" if reduction == "mean" else "Σₙ"
-
-    def compute_loss(values: Values) -> None:
-        losses = per_sample(values[output], values["y"])
-        values["losses"] = losses
-        values["loss"] = reduce(losses)
-
     formula = f"L = {over} {loss.formula.replace('ŷ', output)}"
-    builder.add(Phase.LOSS, count, "loss", formula, (output, "y"), ("losses", "loss"), compute_loss)
+    code = builder.assign("losses", loss.per_sample, [output, "y"], "_per_sample")
+    code += builder.assign("loss", np.mean if reduction == "mean" else np.sum, ["losses"], "_reduce")
+    builder.add(Phase.LOSS, count, "loss", formula, (output, "y"), ("losses", "loss"), "\n".join(code))
     scale = " / B" if reduction == "mean" else ""
-    mean = reduction == "mean"
+    per_row = " / len(y)" if reduction == "mean" else ""
     if fused:
         delta = f"delta{count}"
-
-        def softmax_cross_entropy_grad(values: Values) -> None:
-            difference = values[output] - values["y"]
-            values[delta] = difference / len(difference) if mean else difference
-
         builder.add(
             Phase.BACKWARD,
             count,
@@ -223,65 +246,45 @@ def _loss(builder: _Builder, output: str, loss_name: str, reduction: str, fused:
             f"δ{count} = ({output} − y){scale}   (softmax and cross-entropy fused)",
             (output, "y"),
             (delta,),
-            softmax_cross_entropy_grad,
+            f"{delta} = ({output} - y){per_row}",
         )
         return
     upstream = f"dA{count}"
-
-    def loss_grad(values: Values) -> None:
-        grad = gradient(values[output], values["y"])
-        values[upstream] = grad / len(grad) if mean else grad
-
+    statements, gradient = builder.calls.call(loss.gradient, [output, "y"], "_loss_gradient")
     text = loss.gradient_text.replace("ŷ", output)
     text = f"({text}){scale}" if scale else text
-    builder.add(Phase.BACKWARD, count, "loss_grad", f"∂L/∂{output} = {text}", (output, "y"), (upstream,), loss_grad)
+    lines = "\n".join([*statements, f"{upstream} = {gradient}{per_row}"])
+    builder.add(Phase.BACKWARD, count, "loss_grad", f"∂L/∂{output} = {text}", (output, "y"), (upstream,), lines)
 
 
 def _activation_grad(builder: _Builder, layer: int, activation: Activation) -> None:
-    derivative = activation.derivative
-    assert derivative is not None, "softmax is fused with cross-entropy and has no element-wise derivative"
+    assert activation.derivative is not None, "softmax is fused with cross-entropy and has no element-wise derivative"
     upstream, z, a, delta = f"dA{layer}", f"z{layer}", f"a{layer}", f"delta{layer}"
-
-    def activation_grad(values: Values) -> None:
-        values[delta] = values[upstream] * derivative(values[z], values[a])
-
+    statements, derivative = builder.calls.call(activation.derivative, [z, a], f"_derivative{layer}")
     slope = activation.derivative_text.replace("a", a).replace("z", z)
     formula = f"δ{layer} = ∂L/∂{a} ⊙ {activation.symbol}'({z}),  {activation.symbol}'({z}) = {slope}"
-    builder.add(Phase.BACKWARD, layer, "activation_grad", formula, (upstream, z, a), (delta,), activation_grad)
+    code = "\n".join([*statements, f"{delta} = {upstream} * {derivative}"])
+    builder.add(Phase.BACKWARD, layer, "activation_grad", formula, (upstream, z, a), (delta,), code)
 
 
 def _weight_grad(builder: _Builder, layer: int, use_bias: bool) -> None:
     previous, delta = activation_name(layer - 1), f"delta{layer}"
     weights_grad, bias_grad = f"d{weight_name(layer)}", f"d{bias_name(layer)}"
+    formula = f"{weights_grad} = {previous}ᵀ·δ{layer}"
+    code = f"{weights_grad} = {previous}.T @ {delta}"
+    writes: tuple[str, ...] = (weights_grad,)
     if use_bias:
-
-        def weight_grad(values: Values) -> None:
-            values[weights_grad] = values[previous].T @ values[delta]
-            values[bias_grad] = values[delta].sum(axis=0)
-
-        formula = f"{weights_grad} = {previous}ᵀ·δ{layer},  {bias_grad} = Σₙ δ{layer}"
-        builder.add(
-            Phase.BACKWARD, layer, "weight_grad", formula, (previous, delta), (weights_grad, bias_grad), weight_grad
-        )
-    else:
-
-        def weight_grad_no_bias(values: Values) -> None:
-            values[weights_grad] = values[previous].T @ values[delta]
-
-        formula = f"{weights_grad} = {previous}ᵀ·δ{layer}"
-        builder.add(
-            Phase.BACKWARD, layer, "weight_grad", formula, (previous, delta), (weights_grad,), weight_grad_no_bias
-        )
+        formula += f",  {bias_grad} = Σₙ δ{layer}"
+        code += f"\n{bias_grad} = {delta}.sum(axis=0)"
+        writes += (bias_grad,)
+    builder.add(Phase.BACKWARD, layer, "weight_grad", formula, (previous, delta), writes, code)
 
 
 def _propagate(builder: _Builder, layer: int) -> None:
     delta, weights, upstream = f"delta{layer}", weight_name(layer), f"dA{layer - 1}"
-
-    def propagate(values: Values) -> None:
-        values[upstream] = values[delta] @ values[weights].T
-
     formula = f"∂L/∂a{layer - 1} = δ{layer}·{weights}ᵀ"
-    builder.add(Phase.BACKWARD, layer, "propagate", formula, (delta, weights), (upstream,), propagate)
+    code = f"{upstream} = {delta} @ {weights}.T"
+    builder.add(Phase.BACKWARD, layer, "propagate", formula, (delta, weights), (upstream,), code)
 
 
 def initial_settings(scenario: Scenario) -> OptimizerSettings:
@@ -293,38 +296,20 @@ def initial_settings(scenario: Scenario) -> OptimizerSettings:
 
 
 def _update(builder: _Builder, layer: int, trained: list[str], optimizer: Optimizer) -> None:
-    rule = optimizer.update
     entries = [
         (name, f"d{name}", tuple(state_name(state, name) for state in optimizer.state_names)) for name in trained
     ]
-    # Names are worked out once here: the update runs every step of a fast run.
-    plan = [(name, grad, f"step{name}", states) for name, grad, states in entries]
-
-    def update(values: Values) -> None:
-        t = values["step"] + 1
-        settings = values["settings"]
-        for name, grad, step_name, states in plan:
-            step, new_state = rule(values[name], values[grad], tuple(values[s] for s in states), settings, t)
-            values[step_name] = step
-            values[name] = values[name] + step
-            for state, value in zip(states, new_state, strict=True):
-                values[state] = value
-
-    def update_stateless(values: Values) -> None:
-        # Plain SGD keeps no state: the same rule, without the state bookkeeping of a fast run.
-        t = values["step"] + 1
-        settings = values["settings"]
-        for name, grad, step_name, _ in plan:
-            step = rule(values[name], values[grad], (), settings, t)[0]
-            values[step_name] = step
-            values[name] = values[name] + step
-
+    code: list[str] = []
+    for name, grad, states in entries:
+        state = f"({', '.join(states)},)" if states else "()"  # plain SGD keeps no state
+        arguments = [name, grad, state, "settings", "step + 1"]
+        code += builder.assign(f"step{name}, {state}", optimizer.update, arguments, "_rule")
+        code.append(f"{name} = {name} + step{name}")
     lines = [
         line.format(p=name, g=grad, **dict(zip(optimizer.state_names, states, strict=True)))
         for name, grad, states in entries
         for line in optimizer.formulas
     ]
-    reads = (*(n for name, grad, states in entries for n in (name, grad, *states)), "settings")
+    reads = (*(n for name, grad, states in entries for n in (name, grad, *states)), "settings", "step")
     writes = tuple(n for name, _, states in entries for n in (f"step{name}", name, *states))
-    run = update if optimizer.state_names else update_stateless
-    builder.add(Phase.UPDATE, layer, "update", ";  ".join(lines), reads, writes, run)
+    builder.add(Phase.UPDATE, layer, "update", ";  ".join(lines), reads, writes, "\n".join(code))

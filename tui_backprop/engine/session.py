@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from tui_backprop.engine.compiler import FastSteps
 from tui_backprop.engine.history import Checkpoint, History
 from tui_backprop.engine.network import initial_parameters
 from tui_backprop.engine.program import Op, Phase, build_program, initial_settings
 from tui_backprop.scenario.model import Scenario
 
-PARAMETER_CHECK_STEPS = 16
+PARAMETER_CHECK_STEPS = 64
 """How many steps a fast run goes between checks of the parameters for non-finite values."""
 
 
@@ -400,50 +402,115 @@ class Session:
         done = self._stop_before_start(limit, stop_at_target)
         if done is not None:
             return done
-        values, count = self._values, self.ops_per_step
-        persistent = self.program.persistent_names
+        # Without conditions to test or edits ahead, whole steps run in the program's compiled loop,
+        # which keeps the values to itself until synced (the value table is only read after a sync).
+        fast = None if after_step is not None or self._edits_ahead() else self._fast_steps()
+        try:
+            # A diverging run overflows on purpose to find out: it reports non-finite values in its result,
+            # so numpy's warnings about them would only be noise (on a terminal the app is drawing on).
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self._run_steps(fast, max_steps, limit, cancel, deadline, stop_at_target, after_step)
+        finally:
+            self._remember_losses()
+
+    def _run_steps(
+        self,
+        fast: FastSteps | None,
+        max_steps: int | None,
+        limit: int,
+        cancel: threading.Event | None,
+        deadline: float | None,
+        stop_at_target: bool,
+        after_step: Callable[[], str | None] | None,
+    ) -> RunResult:
+        """The loop of ``run``, from a step boundary; kept lean, as it runs once per training step."""
+        count, history, complete, isfinite = self.ops_per_step, self.history, self._complete_step, math.isfinite
+        run_step = self._recorded_step if fast is None else fast.step
+        sync = self._sync_nothing if fast is None else lambda: self._sync(fast)
+        step_limit = sys.maxsize if max_steps is None else max_steps
+        target = self.scenario.training.target_loss if stop_at_target else -math.inf
         # Parameters are checked for non-finite values every few steps (the loss every step); a
         # failed check replays from the last verified state to find the exact offending step.
         every = 1 if after_step is not None else PARAMETER_CHECK_STEPS
-        verified, unchecked, start, steps = self._snapshot(), 0, self.steps_done, 0
+        verified, start, steps, checked = self._snapshot(), self.steps_done, 0, 0
+        due = history.next_due(start)
+        due_in = sys.maxsize if due is None else due - start
+        # Checkpoints and parameter checks are the rare events: one comparison per step tells if one is due.
+        event = min(due_in, every)
         while True:
             result: RunResult | None = None
-            if max_steps is not None and steps >= max_steps:
+            if steps >= step_limit:
                 result = RunResult(StopReason.STEP_LIMIT, steps, f"ran {steps} steps")
             elif cancel is not None and cancel.is_set():
                 result = RunResult(StopReason.CANCELLED, steps, f"paused after {steps} steps")
             elif deadline is not None and time.monotonic() >= deadline:
                 result = RunResult(StopReason.TIME_LIMIT, steps, f"ran {steps} steps")
             if result is not None:
-                return self._diverged(verified, start) if unchecked and not self._parameters_finite() else result
-            self._step_start = {name: values[name] for name in persistent}
-            self._run_step_ops()
-            if not math.isfinite(values["loss"]):
+                sync()
+                return self._unless_diverged(result, verified, start, steps > checked)
+            losses, loss = run_step()
+            if not isfinite(loss):
                 return self._diverged(verified, start)
             self.position += count
-            epoch_closed = self._complete_step()
-            if self._edits:
-                self._apply_edits()
+            epoch_loss = complete(losses, loss)
             steps += 1
-            unchecked += 1
-            if unchecked >= every:
-                if not self._parameters_finite():
-                    return self._diverged(verified, start)
-                verified, unchecked = self._snapshot(), 0
-            if after_step is not None:
-                message = after_step()
-                if message is not None:
-                    return RunResult(StopReason.BREAKPOINT, steps, message)
-            if epoch_closed:
-                epoch_loss = self.epoch_losses[-1]
-                if stop_at_target and epoch_loss <= training.target_loss:
+            if steps == event:
+                sync()
+                if steps == due_in:
+                    self._checkpoint()
+                    due = history.next_due(start + steps)
+                    due_in = sys.maxsize if due is None else due - start
+                if steps - checked >= every:
+                    if not self._parameters_finite():
+                        return self._diverged(verified, start)
+                    verified, checked = self._snapshot(), steps
+                event = min(due_in, checked + every)
+            if fast is None:
+                if self._edits:
+                    self._apply_edits()
+                if after_step is not None:
+                    self._remember_losses()
+                    message = after_step()
+                    if message is not None:
+                        return RunResult(StopReason.BREAKPOINT, steps, message)
+            if epoch_loss is not None:
+                if epoch_loss <= target:
                     result = RunResult(StopReason.CONVERGED, steps, self._converged_message())
                 elif len(self.epoch_losses) >= limit:
                     result = RunResult(
                         StopReason.MAX_EPOCHS, steps, f"reached {limit} epochs; epoch loss {epoch_loss:.6g}"
                     )
                 if result is not None:
-                    return self._diverged(verified, start) if unchecked and not self._parameters_finite() else result
+                    sync()
+                    return self._unless_diverged(result, verified, start, steps > checked)
+
+    def _unless_diverged(self, result: RunResult, verified: Checkpoint, start: int, unchecked: bool) -> RunResult:
+        """``result``, unless parameters changed since the last check have gone non-finite."""
+        return self._diverged(verified, start) if unchecked and not self._parameters_finite() else result
+
+    def _edits_ahead(self) -> bool:
+        """Whether an edit lies beyond the current position (edits at it have been applied already)."""
+        return bool(self._edit_positions) and self._edit_positions[-1] > self.position
+
+    def _fast_steps(self) -> FastSteps:
+        return FastSteps(self.program.loop, self._values, self.program.persistent_names)
+
+    def _sync(self, fast: FastSteps) -> None:
+        """Bring the value table up to date with a fast loop (and the step start with it)."""
+        start = fast.sync()
+        if start is not None:
+            self._step_start = start
+
+    @staticmethod
+    def _sync_nothing() -> None:
+        """A recorded step leaves the value table up to date: nothing to sync."""
+
+    def _recorded_step(self) -> tuple[Any, Any]:
+        """One whole step through the ops' own functions, with the value table up to date after it."""
+        values = self._values
+        self._step_start = {name: values[name] for name in self.program.persistent_names}
+        self._run_step_ops()
+        return values["losses"], values["loss"]
 
     def _run_step_ops(self) -> None:
         """Execute the ops of the step that starts at the current position, without bookkeeping.
@@ -499,7 +566,7 @@ class Session:
             if not math.isfinite(loss) or bad is not None:
                 break
             self.position += count
-            self._complete_step()
+            self._finish_step()
             self._apply_edits()
         what = f"the loss became {loss}" if not math.isfinite(loss) else f"{bad} became non-finite"
         self._values.update(before)
@@ -539,7 +606,7 @@ class Session:
         self._runs[index](self._values)
         self.position += 1
         if index == self.ops_per_step - 1:
-            self._complete_step()
+            self._finish_step()
         self._apply_edits()
 
     def _advance(self, count: int) -> None:
@@ -550,34 +617,41 @@ class Session:
                 self._step_start = self._persistent()
                 self._run_step_ops()  # applies edits that fall inside the step, as a run does
                 self.position += per_step
-                self._complete_step()
+                self._finish_step()
                 self._apply_edits()
                 count -= per_step
             else:
                 self._execute(self.position % per_step)
                 count -= 1
 
-    def _complete_step(self) -> bool:
-        """Book the finished step's loss; close the epoch if it was its last batch. True if it was."""
-        values = self._values
-        loss = float(values["loss"])
+    def _complete_step(self, losses: np.ndarray, loss: float) -> float | None:
+        """Book a finished step's losses; close the epoch if it was its last batch and return its loss."""
+        loss = float(loss)
         self.step_losses.append(loss)
-        if len(self.step_losses) > len(self._known_step_losses):
-            self._known_step_losses.append(loss)
-        self._epoch_parts.append(values["losses"])
-        completed = values["step"] + 1
-        closed = completed % self.batches_per_epoch == 0
-        if closed:
-            if self.batches_per_epoch == 1:
-                self.epoch_losses.append(loss)
-            else:
-                self.epoch_losses.append(float(self._reduce(np.concatenate(self._epoch_parts))))
-            if len(self.epoch_losses) > len(self._known_epoch_losses):
-                self._known_epoch_losses.append(self.epoch_losses[-1])
-            self._epoch_parts = []
-        if self.history.wants(completed):
+        parts = self._epoch_parts
+        parts.append(losses)
+        if self.position // self.ops_per_step % self.batches_per_epoch:
+            return None
+        epoch_loss = loss if len(parts) == 1 else float(self._reduce(np.concatenate(parts)))
+        self.epoch_losses.append(epoch_loss)
+        parts.clear()
+        return epoch_loss
+
+    def _remember_losses(self) -> None:
+        """Extend the losses known on this timeline with any computed beyond them."""
+        for losses, known in (
+            (self.step_losses, self._known_step_losses),
+            (self.epoch_losses, self._known_epoch_losses),
+        ):
+            if len(losses) > len(known):
+                known.extend(losses[len(known) :])
+
+    def _finish_step(self) -> None:
+        """Book the step just finished as a step taken one by one: its losses, and a checkpoint if due."""
+        self._complete_step(self._values["losses"], self._values["loss"])
+        self._remember_losses()
+        if self.history.wants(self.steps_done):
             self._checkpoint()
-        return closed
 
     @staticmethod
     def _truncate_or_extend(losses: list[float], known: list[float], length: int) -> None:
@@ -611,6 +685,6 @@ class Session:
         self.position = checkpoint.step * self.ops_per_step
         self._truncate_or_extend(self.step_losses, self._known_step_losses, checkpoint.step_losses)
         self._truncate_or_extend(self.epoch_losses, self._known_epoch_losses, checkpoint.epoch_losses)
-        self._epoch_parts = list(checkpoint.epoch_parts)
+        self._epoch_parts[:] = checkpoint.epoch_parts
         self._step_start = self._persistent()
         self._apply_edits()
