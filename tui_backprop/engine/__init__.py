@@ -2,7 +2,8 @@
 
 from tui_backprop.engine.ops import ACTIVATIONS, LOSSES, OPTIMIZERS
 from tui_backprop.engine.program import Op, Phase, Program, build_program
-from tui_backprop.engine.session import Cursor, OpRecord, RunResult, Session, StopReason
+from tui_backprop.engine.running import RunResult, StopReason
+from tui_backprop.engine.session import Cursor, OpRecord, Session
 
 __all__ = [
     "ACTIVATIONS",

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from tui_backprop.engine.session import RunResult, Session, StopReason
+from tui_backprop.engine.running import RunResult, StopReason
+from tui_backprop.engine.session import Session
 
 COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from tui_backprop.engine.session import Edit, Session
+from tui_backprop.engine.session import Session
+from tui_backprop.engine.timeline import Edit
 
 
 class Command(StrEnum):
