@@ -7,7 +7,6 @@ step of any epoch can be rebuilt directly when the debugger travels in time.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -28,7 +27,7 @@ class BatchSchedule:
         scenario: Supplies the data, ``batch_size``, ``shuffle`` and ``seed``.
 
     Attributes:
-        batch: Returns the (row indices, inputs, targets) of a global step (counting from 0).
+        fixed: Without shuffling, the batches of every epoch, in order; None with shuffling.
     """
 
     def __init__(self, scenario: Scenario) -> None:
@@ -40,10 +39,8 @@ class BatchSchedule:
         self.batches_per_epoch = math.ceil(self.samples / self.batch_size)
         self.shuffle = scenario.training.shuffle
         self.seed = scenario.seed
-        # Without shuffling every epoch has the same batches: slice them once. Looking one up is then
-        # all that the batch op of every training step costs.
-        self._fixed = [] if self.shuffle else self._slices(np.arange(self.samples))
-        self.batch: Callable[[int], Batch] = self._shuffled_batch if self.shuffle else self._fixed_batch
+        # Without shuffling every epoch has the same batches: slice them once.
+        self.fixed: list[Batch] | None = None if self.shuffle else self._slices(np.arange(self.samples))
 
     def _slices(self, order: IndexArray) -> list[Batch]:
         batches = []
@@ -60,11 +57,7 @@ class BatchSchedule:
         order = np.random.default_rng([self.seed, 1, epoch]).permutation(self.samples)
         return self._slices(order)
 
-    def _fixed_batch(self, step: int) -> Batch:
-        """(row indices, inputs, targets) of global step ``step`` (counting from 0), unshuffled."""
-        return self._fixed[step % self.batches_per_epoch]
-
-    def _shuffled_batch(self, step: int) -> Batch:
-        """(row indices, inputs, targets) of global step ``step`` (counting from 0), shuffled per epoch."""
+    def batch(self, step: int) -> Batch:
+        """(row indices, inputs, targets) of global step ``step`` (counting from 0)."""
         epoch, index = divmod(step, self.batches_per_epoch)
-        return self._epoch(epoch)[index]
+        return (self.fixed or self._epoch(epoch))[index]

@@ -216,11 +216,10 @@ class Timeline:
 
     def _complete_step(self, losses: np.ndarray, loss: float) -> float | None:
         """Book a finished step's losses; close the epoch if it was its last batch and return its loss."""
-        loss = float(loss)
         self.step_losses.append(loss)
         parts = self._epoch_parts
         parts.append(losses)
-        if self.position // self.ops_per_step % self.batches_per_epoch:
+        if len(parts) < self.batches_per_epoch:  # the parts are the losses of this epoch's batches so far
             return None
         epoch_loss = loss if len(parts) == 1 else float(self._reduce(np.concatenate(parts)))
         self.epoch_losses.append(epoch_loss)
@@ -238,7 +237,7 @@ class Timeline:
 
     def _finish_step(self) -> None:
         """Book the step just finished as a step taken one by one: its losses, and a checkpoint if due."""
-        self._complete_step(self._values["losses"], self._values["loss"])
+        self._complete_step(self._values["losses"], float(self._values["loss"]))
         self._remember_losses()
         if self.history.wants(self.steps_done):
             self._checkpoint()
