@@ -144,15 +144,32 @@ def test_sync_before_any_step_changes_nothing_and_sync_is_idempotent() -> None:
     session = Session(load_scenario(SCENARIOS / "xor.toml"))
     values = session._values
     before = dict(values)
-    fast = FastSteps(session.program.loop, values, session.program.persistent_names)
+    losses: list[float] = []
+    parts: list[Any] = []
+    fast = FastSteps(session.program.loop, values, losses, parts, session.program.persistent_names)
     assert fast.sync() is None
     assert values == before
-    fast.step()
+    assert fast.run(3, -np.inf, None) == 3
+    assert len(losses) == len(parts) == 3
     first = fast.sync()
     after = dict(values)
     assert first is not None and fast.sync() == first
     assert all(values[name] is after[name] for name in after)
-    assert all(first[name] is before[name] for name in session.program.persistent_names)
+    assert values["step"] == 2 and first["step"] == 1  # the last step began after step 1 had ended
+
+
+def test_the_fast_loop_stops_at_a_loss_at_or_below_the_floor_and_at_a_non_finite_one() -> None:
+    session = Session(load_scenario(SCENARIOS / "xor.toml"))
+    losses: list[float] = []
+    fast = FastSteps(session.program.loop, session._values, losses, [], session.program.persistent_names)
+    assert fast.run(10, -np.inf, None) == 10
+    floor = losses[-1]  # the loss falls steadily at first, so the next step is below the last
+    assert fast.run(10, floor, None) == 1 and losses[-1] <= floor
+    assert fast.run(10, -np.inf, lambda: len(losses) >= 13) == 2  # asked before every step
+    session._values["W1"] = np.full((2, 2), np.inf)  # (a new loop reads the table afresh)
+    broken = FastSteps(session.program.loop, session._values, losses, [], session.program.persistent_names)
+    with np.errstate(all="ignore"):
+        assert broken.run(10, -np.inf, None) == 1 and not np.isfinite(losses[-1])
 
 
 def test_a_run_cut_into_slices_equals_one_run() -> None:

@@ -3,9 +3,10 @@
 Every op is written once, as a line or two of Python over named values (``z1 = x @ W1 + b1``,
 ``a1 = _forward1(z1)``) whose helpers come from the op table. The stepper runs one op's lines against
 the session's value table; the fast run runs the lines of all ops, step after step, with the values
-kept in local variables and written back to the table only when asked. Both drivers execute the very
-same lines, so they do the same floating-point operations in the same order (their results are
-bit-identical), while the fast run pays no per-op dispatch: it is as quick as a hand-written loop.
+kept in local variables and written back to the table only when asked, and books each step's loss
+itself. Both drivers execute the very same lines, so they do the same floating-point operations in the
+same order (their results are bit-identical), while the fast run pays no per-op or per-step dispatch:
+it is nearly as quick as a hand-written loop.
 
 Nothing from a scenario file ever becomes code: value names are made from layer numbers, and the
 helpers are bound as objects, not spelled out.
@@ -13,9 +14,9 @@ helpers are bound as objects, not spelled out.
 
 from __future__ import annotations
 
-import inspect
 import keyword
 import linecache
+import math
 from collections.abc import Callable, Generator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from itertools import count
@@ -24,8 +25,14 @@ from typing import Any
 Values = MutableMapping[str, Any]
 """A value table: parameters, optimizer state and the current step's values, by name."""
 
-StepLoop = Generator[Any, bool, None]
-"""A running fast loop: each ``next()`` executes one training step and yields ``(losses, loss)``."""
+Halt = Callable[[], bool] | None
+"""Asked before every step of a fast loop; True stops it there (a cancel event, a deadline)."""
+
+StepLoop = Generator[Any, tuple[int, float, Halt] | None, None]
+"""A running fast loop (see ``compile_loop``)."""
+
+Loop = Callable[[Values, list[float], list[Any]], StepLoop]
+"""A compiled fast loop: called with the value table and the lists to book losses into."""
 
 _serial = count()
 
@@ -82,16 +89,16 @@ def compile_op(op: OpCode, helpers: Mapping[str, object], label: str) -> Callabl
     return run
 
 
-def compile_loop(
-    ops: Sequence[OpCode], persistent: Sequence[str], helpers: Mapping[str, object], label: str
-) -> Callable[[Values], StepLoop]:
+def compile_loop(ops: Sequence[OpCode], persistent: Sequence[str], helpers: Mapping[str, object], label: str) -> Loop:
     """The fast run's loop: every op's code in order, repeated, over local variables.
 
-    The returned function takes a value table and returns a generator. Each ``next()`` runs one whole
-    step and yields ``(losses, loss)``; once a step has run, ``send(True)`` instead writes every value
-    back into the table and yields the persistent values as they were when the last step began (in
-    ``persistent``'s order), as often as it is sent. The table must not change while the generator is
-    in use, except through ``send(True)``.
+    The returned function takes a value table and the two lists a run books into (step losses and the
+    current epoch's per-sample losses) and returns a generator, primed by one ``next()``. Sending
+    ``(count, floor, halt)`` runs up to ``count`` whole steps, appending each step's loss and per-sample
+    losses, and yields how many ran: it stops early after a step whose loss is not finite or is
+    <= ``floor``, and before a step when ``halt()`` is true. Sending ``None`` writes every value back into the table and yields the persistent
+    values as they were when the last step began (in ``persistent``'s order; None before any step).
+    The table must not change while the generator is in use, except through a sync.
 
     Args:
         ops: The ops of one training step, in order; one of them writes ``losses`` and ``loss``.
@@ -105,17 +112,37 @@ def compile_loop(
         loads += [name for name in op.reads if name not in written and name not in loads]
         written += [name for name in op.writes if name not in written]
     _check_names((*loads, *written), helpers)
-    lines = ["def loop(values):"]
+    # The loop's own names start with "_loop_": value names cannot, helpers do not.
+    lines = ["def loop(values, step_losses, epoch_parts):"]
     lines += [f"    {name} = values[{name!r}]" for name in loads]
-    lines.append("    while True:")
-    lines.append(f"        start = ({', '.join(persistent)},)")
+    lines += [
+        "    _loop_book_loss, _loop_book_part, _loop_start = step_losses.append, epoch_parts.append, None",
+        "    _loop_request = yield",
+        "    while True:",
+        "        if _loop_request is None:",
+        "            if _loop_start is not None:  # before the first step there is nothing new to write",
+        "                values.update({" + ", ".join(f"{name!r}: {name}" for name in written) + "})",
+        "            _loop_request = yield _loop_start",
+        "            continue",
+        "        _loop_count, _loop_floor, _loop_halt = _loop_request",
+        "        _loop_done = 0",
+        "        while _loop_done < _loop_count:",
+        "            if _loop_halt is not None and _loop_halt():",
+        "                break",
+        f"            _loop_start = ({', '.join(persistent)},)",
+    ]
     for op in ops:
-        lines += _indent(op.code, 8)
-    lines.append("        sync = yield losses, loss")
-    lines.append("        while sync:")
-    lines.append("            values.update({" + ", ".join(f"{name!r}: {name}" for name in written) + "})")
-    lines.append("            sync = yield start")
-    loop: Callable[[Values], StepLoop] = _compile("\n".join(lines) + "\n", label, helpers, "loop")
+        lines += _indent(op.code, 12)
+    lines += [
+        "            _loop_loss = float(loss)",
+        "            _loop_book_loss(_loop_loss)",
+        "            _loop_book_part(losses)",
+        "            _loop_done += 1",
+        "            if not _loop_isfinite(_loop_loss) or _loop_loss <= _loop_floor:",
+        "                break",
+        "        _loop_request = yield _loop_done",
+    ]
+    loop: Loop = _compile("\n".join(lines) + "\n", label, {**helpers, "_loop_isfinite": math.isfinite}, "loop")
     return loop
 
 
@@ -125,16 +152,33 @@ class FastSteps:
     Args:
         loop: A compiled loop (see ``compile_loop``).
         values: The session's value table; it must not change while this object is in use.
+        step_losses: Where each step's loss is appended.
+        epoch_parts: Where each step's per-sample losses are appended.
         persistent: The names ``loop`` was compiled with, in order.
-
-    Attributes:
-        step: Runs one training step; returns its per-sample losses and its loss.
     """
 
-    def __init__(self, loop: Callable[[Values], StepLoop], values: Values, persistent: Sequence[str]) -> None:
-        self._steps = loop(values)
+    def __init__(
+        self,
+        loop: Loop,
+        values: Values,
+        step_losses: list[float],
+        epoch_parts: list[Any],
+        persistent: Sequence[str],
+    ) -> None:
+        self._steps = loop(values, step_losses, epoch_parts)
+        next(self._steps)
         self._persistent = tuple(persistent)
-        self.step: Callable[[], tuple[Any, Any]] = self._steps.__next__  # no wrapper: it runs every step
+
+    def run(self, count: int, floor: float, halt: Halt) -> int:
+        """Run up to ``count`` steps, booking their losses.
+
+        Stops after a step whose loss is not finite or <= ``floor``, and before a step when ``halt()``.
+
+        Returns:
+            How many steps ran.
+        """
+        done: int = self._steps.send((count, floor, halt))
+        return done
 
     def sync(self) -> dict[str, Any] | None:
         """Write every value back into the table.
@@ -142,7 +186,5 @@ class FastSteps:
         Returns:
             The persistent values as they were when the last step began, or None if no step has run.
         """
-        if inspect.getgeneratorstate(self._steps) == inspect.GEN_CREATED:
-            return None
-        start = self._steps.send(True)
-        return dict(zip(self._persistent, start, strict=True))
+        start = self._steps.send(None)
+        return None if start is None else dict(zip(self._persistent, start, strict=True))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tui_backprop.engine.batches import BatchSchedule
-from tui_backprop.engine.compiler import OpCode, StepLoop, compile_loop, compile_op
+from tui_backprop.engine.compiler import Loop, OpCode, compile_loop, compile_op
 from tui_backprop.engine.inliner import CallWriter
 from tui_backprop.engine.network import bias_name, weight_name
 from tui_backprop.engine.ops import ACTIVATIONS, LOSSES, OPTIMIZERS, Activation, Optimizer, OptimizerSettings
@@ -97,7 +97,7 @@ class Program:
     parameter_names: tuple[str, ...]
     state_names: tuple[str, ...]
     output: str
-    loop: Callable[[Values], StepLoop]
+    loop: Loop
 
     @property
     def persistent_names(self) -> tuple[str, ...]:

@@ -1,10 +1,11 @@
 """Running whole training steps fast until a stop condition holds: the debugger's "continue".
 
-The loop runs the program's compiled step loop (see ``compiler``), which keeps the values to itself
-and writes them back only when synced, and it does the per-step bookkeeping in as few Python
-operations as it can: on a network as small as XOR, that bookkeeping is what separates the engine
-from a hand-written numpy loop. A step whose loss or new parameters are not finite is found exactly
-by replay from the last state known to be finite, and the run stops before it.
+The run drives the program's compiled step loop (see ``compiler``), which keeps the values to itself,
+books each step's loss and writes the values back only when synced. It hands the loop chunks of steps
+that end where the run must look at something (a checkpoint, a parameter check, an epoch's end, the
+step limit): on a network as small as XOR, per-step Python bookkeeping is what would separate the
+engine from a hand-written numpy loop. A step whose loss or new parameters are not finite is found
+exactly by replay from the last state known to be finite, and the run stops before it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import numpy as np
 
-from tui_backprop.engine.compiler import FastSteps
+from tui_backprop.engine.compiler import FastSteps, Halt
 from tui_backprop.engine.history import Checkpoint
 from tui_backprop.engine.timeline import Timeline
 
@@ -121,63 +121,71 @@ class Running(Timeline):
         stop_at_target: bool,
         after_step: Callable[[], str | None] | None,
     ) -> RunResult:
-        """The loop of ``run``, from a step boundary; kept lean, as it runs once per training step."""
-        count, history, complete, isfinite = self.ops_per_step, self.history, self._complete_step, math.isfinite
-        run_step = self._recorded_step if fast is None else fast.step
+        """The loop of ``run``, from a step boundary.
+
+        Steps run in chunks that end where something must be looked at: a checkpoint or parameter check
+        that is due, the end of an epoch (full batch: the compiled loop itself stops at a step whose loss
+        meets the target), the step limit; one step on the recorded path. The cancel event and the
+        deadline are looked at before every step, inside the chunk.
+        """
+        count, history, per_epoch = self.ops_per_step, self.history, self.batches_per_epoch
+        run_chunk = self._recorded_steps if fast is None else fast.run
         sync = self._sync_nothing if fast is None else lambda: self._sync(fast)
         step_limit = sys.maxsize if max_steps is None else max_steps
         target = self.scenario.training.target_loss if stop_at_target else -math.inf
+        floor = target if per_epoch == 1 else -math.inf  # full batch: a step's loss is its epoch's loss
+        cap = 1 if fast is None else sys.maxsize
+        halt = _halt(cancel, deadline)
         # Parameters are checked for non-finite values every few steps (the loss every step); a
         # failed check replays from the last verified state to find the exact offending step.
         every = 1 if after_step is not None else PARAMETER_CHECK_STEPS
         verified, start, steps, checked = self._snapshot(), self.steps_done, 0, 0
         due = history.next_due(start)
         due_in = sys.maxsize if due is None else due - start
-        # Checkpoints and parameter checks are the rare events: one comparison per step tells if one is due.
-        event = min(due_in, every)
-        watching = cancel is not None or deadline is not None
+        event = min(due_in, every)  # the next step count at which a checkpoint or a check is due
         while steps < step_limit:
-            if watching:
+            epoch_left = limit - len(self.epoch_losses) if per_epoch == 1 else per_epoch - len(self._epoch_parts)
+            chunk = min(step_limit - steps, event - steps, epoch_left, cap)
+            done = run_chunk(chunk, floor, halt)
+            if done:
+                if not math.isfinite(self.step_losses[-1]):
+                    return self._diverged(verified, start)
+                self.position += done * count
+                steps += done
+                epoch_loss = self._close_epochs(done)
+                if steps == event:
+                    sync()
+                    if steps == due_in:
+                        self._checkpoint()
+                        due = history.next_due(start + steps)
+                        due_in = sys.maxsize if due is None else due - start
+                    if steps - checked >= every:
+                        if not self._parameters_finite():
+                            return self._diverged(verified, start)
+                        verified, checked = self._snapshot(), steps
+                    event = min(due_in, checked + every)
+                if fast is None:
+                    if self._edits:
+                        self._apply_edits()
+                    if after_step is not None:
+                        self._remember_losses()
+                        message = after_step()
+                        if message is not None:
+                            return RunResult(StopReason.BREAKPOINT, steps, message)
+                if epoch_loss is not None:
+                    if epoch_loss <= target:
+                        stopped = RunResult(StopReason.CONVERGED, steps, self._converged_message())
+                        break
+                    if len(self.epoch_losses) >= limit:
+                        message = f"reached {limit} epochs; epoch loss {epoch_loss:.6g}"
+                        stopped = RunResult(StopReason.MAX_EPOCHS, steps, message)
+                        break
+            if done < chunk:  # halted before a step (a step that met the target has stopped the run above)
                 if cancel is not None and cancel.is_set():
                     stopped = RunResult(StopReason.CANCELLED, steps, f"paused after {steps} steps")
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
+                else:
                     stopped = RunResult(StopReason.TIME_LIMIT, steps, f"ran {steps} steps")
-                    break
-            losses, value = run_step()
-            loss = float(value)
-            if not isfinite(loss):
-                return self._diverged(verified, start)
-            self.position += count
-            epoch_loss = complete(losses, loss)
-            steps += 1
-            if steps == event:
-                sync()
-                if steps == due_in:
-                    self._checkpoint()
-                    due = history.next_due(start + steps)
-                    due_in = sys.maxsize if due is None else due - start
-                if steps - checked >= every:
-                    if not self._parameters_finite():
-                        return self._diverged(verified, start)
-                    verified, checked = self._snapshot(), steps
-                event = min(due_in, checked + every)
-            if fast is None:
-                if self._edits:
-                    self._apply_edits()
-                if after_step is not None:
-                    self._remember_losses()
-                    message = after_step()
-                    if message is not None:
-                        return RunResult(StopReason.BREAKPOINT, steps, message)
-            if epoch_loss is not None:
-                if epoch_loss <= target:
-                    stopped = RunResult(StopReason.CONVERGED, steps, self._converged_message())
-                    break
-                if len(self.epoch_losses) >= limit:
-                    message = f"reached {limit} epochs; epoch loss {epoch_loss:.6g}"
-                    stopped = RunResult(StopReason.MAX_EPOCHS, steps, message)
-                    break
+                break
         else:
             stopped = RunResult(StopReason.STEP_LIMIT, steps, f"ran {steps} steps")
         sync()
@@ -188,7 +196,9 @@ class Running(Timeline):
         return self._diverged(verified, start) if unchecked and not self._parameters_finite() else result
 
     def _fast_steps(self) -> FastSteps:
-        return FastSteps(self.program.loop, self._values, self.program.persistent_names)
+        return FastSteps(
+            self.program.loop, self._values, self.step_losses, self._epoch_parts, self.program.persistent_names
+        )
 
     def _sync(self, fast: FastSteps) -> None:
         """Bring the value table up to date with a fast loop (and the step start with it)."""
@@ -200,12 +210,20 @@ class Running(Timeline):
     def _sync_nothing() -> None:
         """A recorded step leaves the value table up to date: nothing to sync."""
 
-    def _recorded_step(self) -> tuple[Any, Any]:
-        """One whole step through the ops' own functions, with the value table up to date after it."""
+    def _recorded_steps(self, count: int, floor: float, halt: Halt) -> int:
+        """``FastSteps.run`` through the ops' own functions, leaving the value table up to date after each step."""
         values = self._values
-        self._step_start = {name: values[name] for name in self.program.persistent_names}
-        self._run_step_ops()
-        return values["losses"], values["loss"]
+        for done in range(count):
+            if halt is not None and halt():
+                return done
+            self._step_start = {name: values[name] for name in self.program.persistent_names}
+            self._run_step_ops()
+            loss = float(values["loss"])
+            self.step_losses.append(loss)
+            self._epoch_parts.append(values["losses"])
+            if not math.isfinite(loss) or loss <= floor:
+                return done + 1
+        return count
 
     def _parameters_finite(self) -> bool:
         values = self._values
@@ -256,3 +274,12 @@ class Running(Timeline):
             "stopped before that step, at the last finite state"
         )
         return RunResult(StopReason.DIVERGED, step - start, message)
+
+
+def _halt(cancel: threading.Event | None, deadline: float | None) -> Halt:
+    """What a run asks before every step: has it been cancelled, or has its time run out?"""
+    if cancel is not None and deadline is not None:
+        return lambda: cancel.is_set() or time.monotonic() >= deadline
+    if deadline is not None:
+        return lambda: time.monotonic() >= deadline
+    return None if cancel is None else cancel.is_set

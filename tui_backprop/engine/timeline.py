@@ -214,17 +214,29 @@ class Timeline:
                 self._execute(self.position % per_step)
                 count -= 1
 
-    def _complete_step(self, losses: np.ndarray, loss: float) -> float | None:
-        """Book a finished step's losses; close the epoch if it was its last batch and return its loss."""
-        self.step_losses.append(loss)
+    def _close_epochs(self, steps: int) -> float | None:
+        """Close the epochs that the last ``steps`` booked steps completed; return the last one's loss, if any.
+
+        The steps' losses are already in ``step_losses`` and their per-sample losses in the epoch parts.
+        With mini-batches, at most one epoch may end among them (at the last step).
+        """
         parts = self._epoch_parts
-        parts.append(losses)
+        if self.batches_per_epoch == 1:  # a full batch: every step is an epoch, with the step's loss
+            self.epoch_losses.extend(self.step_losses[-steps:])
+            parts.clear()
+            return self.epoch_losses[-1]
         if len(parts) < self.batches_per_epoch:  # the parts are the losses of this epoch's batches so far
             return None
-        epoch_loss = loss if len(parts) == 1 else float(self._reduce(np.concatenate(parts)))
+        epoch_loss = float(self._reduce(np.concatenate(parts)))
         self.epoch_losses.append(epoch_loss)
         parts.clear()
         return epoch_loss
+
+    def _book_step(self) -> None:
+        """Book the losses of the step the value table holds, closing its epoch if it was the last batch."""
+        self.step_losses.append(float(self._values["loss"]))
+        self._epoch_parts.append(self._values["losses"])
+        self._close_epochs(1)
 
     def _remember_losses(self) -> None:
         """Extend the losses known on this timeline with any computed beyond them."""
@@ -237,7 +249,7 @@ class Timeline:
 
     def _finish_step(self) -> None:
         """Book the step just finished as a step taken one by one: its losses, and a checkpoint if due."""
-        self._complete_step(self._values["losses"], float(self._values["loss"]))
+        self._book_step()
         self._remember_losses()
         if self.history.wants(self.steps_done):
             self._checkpoint()
