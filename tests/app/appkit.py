@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
+from sessionkit import assert_same_state, session_state
 from textual import events
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -185,20 +185,6 @@ async def wait_for_text(pilot: Pilot[Any], text: str, timeout: float = 10.0) -> 
         await pilot.pause(0.02)
 
 
-def state(session: Session) -> dict[str, Any]:
-    """Everything that defines where a session stands and what it shows."""
-    return {
-        "position": session.position,
-        "cursor": session.cursor,
-        "params": dict(session.params),
-        "optimizer_state": dict(session.optimizer_state),
-        "values": dict(session.values),
-        "step_start_params": dict(session.step_start_params),
-        "step_losses": list(session.step_losses),
-        "epoch_losses": list(session.epoch_losses),
-    }
-
-
 def replayed(scenario: Scenario, position: int, show_completed: bool) -> Session:
     """A fresh session moved to ``position`` from scratch."""
     session = Session(scenario)
@@ -206,30 +192,8 @@ def replayed(scenario: Scenario, position: int, show_completed: bool) -> Session
     return session
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, np.ndarray | np.generic) or isinstance(b, np.ndarray | np.generic):
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-    return bool(a == b)
-
-
-def assert_same_state(actual: dict[str, Any], expected: dict[str, Any]) -> None:
-    """Exact equality of two ``state`` records (arrays bit for bit), naming the first difference."""
-    assert actual.keys() == expected.keys()
-    for key in actual:
-        if key in ("params", "optimizer_state", "values", "step_start_params"):
-            assert actual[key].keys() == expected[key].keys(), f"{key}: names differ"
-            for name in actual[key]:
-                assert _same(actual[key][name], expected[key][name]), f"{key}[{name!r}] differs"
-        else:
-            assert _same(actual[key], expected[key]), f"{key} differs: {actual[key]!r} != {expected[key]!r}"
-
-
 def assert_matches_replay(app: DebuggerApp) -> None:
     """The app's session equals a fresh session replayed to the same place."""
     mark = app.debugger.mark
     fresh = replayed(app.session.scenario, mark.position, mark.show_completed)
-    assert_same_state(state(app.session), state(fresh))
+    assert_same_state(session_state(app.session), session_state(fresh))

@@ -7,7 +7,6 @@ from appkit import (
     SCENARIOS,
     SIZE,
     assert_matches_replay,
-    assert_same_state,
     marked_parameters,
     network_text,
     parameter_cells,
@@ -15,12 +14,12 @@ from appkit import (
     program_text,
     replayed,
     screen_text,
-    state,
     status_text,
     wait_for_text,
     wait_until_idle,
     xor_app,
 )
+from sessionkit import assert_same_state, session_state
 
 from tui_backprop.app.app import make_app
 from tui_backprop.engine import Phase
@@ -81,11 +80,11 @@ async def test_S_restores_params_and_values_exactly_at_every_op() -> None:
         await pilot.press("f")  # start inside the second step, so updated weights are in play
         before = []
         for _ in range(OPS - 1):
-            before.append(state(app.session))
+            before.append(session_state(app.session))
             await pilot.press("s")
         for expected in reversed(before[1:]):
             await pilot.press("S")
-            after = state(app.session)
+            after = session_state(app.session)
             assert_same_state(after, expected)
             for name, value in expected["params"].items():
                 assert np.array_equal(after["params"][name], value)
@@ -96,11 +95,11 @@ async def test_S_restores_params_and_values_exactly_at_every_op() -> None:
 async def test_S_across_a_step_boundary_restores_the_previous_steps_weights() -> None:
     app = xor_app()
     async with app.run_test(size=SIZE) as pilot:
-        before = state(app.session)
+        before = session_state(app.session)
         await pilot.press("f", "s", "s")
         assert not np.array_equal(app.session.params["W1"], before["params"]["W1"])
         await pilot.press(*["S"] * (OPS + 2))
-        assert_same_state(state(app.session), before)
+        assert_same_state(session_state(app.session), before)
         assert "▶ x, y ← next batch" in program_text(app)
         assert parameter_cells(app)["W1 x1→h1"]["new value"] == ""
 
@@ -108,9 +107,9 @@ async def test_S_across_a_step_boundary_restores_the_previous_steps_weights() ->
 async def test_S_at_the_very_start_does_nothing() -> None:
     app = xor_app()
     async with app.run_test(size=SIZE) as pilot:
-        before = state(app.session)
+        before = session_state(app.session)
         await pilot.press("S", "S")
-        assert_same_state(state(app.session), before)
+        assert_same_state(session_state(app.session), before)
         assert not app.debugger.can_undo  # nothing happened, so nothing to undo
 
 
@@ -291,14 +290,14 @@ async def test_u_and_ctrl_r_undo_and_redo_commands_of_any_size() -> None:
     app = xor_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s", "s", "n", "f")
-        states = state(app.session)
+        states = session_state(app.session)
         await pilot.press("u")
         assert app.session.position == FORWARD_OPS
         await pilot.press("u")
         assert app.session.position == 2
         assert f"op 2/{OPS}" in status_text(app)
         await pilot.press("ctrl+r", "ctrl+r")
-        assert_same_state(state(app.session), states)
+        assert_same_state(session_state(app.session), states)
         assert "step complete" in program_text(app)
 
 
@@ -306,32 +305,32 @@ async def test_u_undoes_a_whole_run_and_ctrl_r_redoes_it() -> None:
     app = xor_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
-        before = state(app.session)
+        before = session_state(app.session)
         await pilot.press("c")
         await wait_until_idle(pilot)
-        converged = state(app.session)
+        converged = session_state(app.session)
         assert converged["position"] > 1000 * OPS
         await pilot.press("u")
-        assert_same_state(state(app.session), before)
+        assert_same_state(session_state(app.session), before)
         assert f"op 1/{OPS}" in status_text(app)
         await pilot.press("ctrl+r")
-        assert_same_state(state(app.session), converged)
+        assert_same_state(session_state(app.session), converged)
         assert f"epoch {converged['cursor'].epoch + 1}" in status_text(app)
 
 
 async def test_R_restarts_and_u_undoes_the_restart() -> None:
     app = xor_app()
     async with app.run_test(size=SIZE) as pilot:
-        initial = state(app.session)
+        initial = session_state(app.session)
         await pilot.press("f", "f", "s")
-        before = state(app.session)
+        before = session_state(app.session)
         await pilot.press("R")
-        assert_same_state(state(app.session), initial)
+        assert_same_state(session_state(app.session), initial)
         assert "▶ x, y ← next batch" in program_text(app)
         await pilot.press("u")
-        assert_same_state(state(app.session), before)
+        assert_same_state(session_state(app.session), before)
         await pilot.press("ctrl+r")
-        assert_same_state(state(app.session), initial)
+        assert_same_state(session_state(app.session), initial)
 
 
 async def test_nothing_to_undo_or_redo_is_said_not_crashed() -> None:
@@ -604,14 +603,14 @@ async def test_a_tiny_terminal_asks_for_room_and_recovers() -> None:
 async def test_mashing_s_then_S_leaves_the_initial_state() -> None:
     app = xor_app()
     async with app.run_test(size=SIZE) as pilot:
-        initial = state(app.session)
+        initial = session_state(app.session)
         await post_keys(pilot, *["s"] * 200)
         assert app.session.position == 200
         assert f"op {200 % OPS}/{OPS}" in status_text(app)
         assert_matches_replay(app)
         await post_keys(pilot, *["S"] * 200)
-        assert_same_state(state(app.session), initial)
-        assert_same_state(state(app.session), state(replayed(app.session.scenario, 0, False)))
+        assert_same_state(session_state(app.session), initial)
+        assert_same_state(session_state(app.session), session_state(replayed(app.session.scenario, 0, False)))
         assert "▶ x, y ← next batch" in program_text(app)
 
 

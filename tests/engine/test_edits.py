@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from sessionkit import assert_same_state, session_state
 
 from tui_backprop.engine import Session
 from tui_backprop.engine.debugger import Command, Debugger
@@ -30,30 +30,6 @@ LEARNING_RATE = 2.0
 @pytest.fixture
 def xor() -> Scenario:
     return load_scenario(XOR)
-
-
-def state(session: Session) -> dict[str, Any]:
-    return {
-        "position": session.position,
-        "cursor": session.cursor,
-        "params": dict(session.params),
-        "optimizer_state": dict(session.optimizer_state),
-        "values": dict(session.values),
-        "step_losses": list(session.step_losses),
-        "epoch_losses": list(session.epoch_losses),
-        "learning_rate": session.learning_rate,
-    }
-
-
-def assert_same(actual: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert actual.keys() == expected.keys()
-    for key, value in actual.items():
-        if isinstance(value, dict):
-            assert value.keys() == expected[key].keys(), key
-            for name in value:
-                assert np.array_equal(value[name], expected[key][name]), f"{key}[{name}] differs"
-        else:
-            assert value == expected[key], f"{key} differs"
 
 
 def test_a_weight_edit_applies_from_the_current_op_on(xor: Scenario) -> None:
@@ -125,7 +101,7 @@ def test_going_back_past_an_edit_shows_the_old_value_and_forward_replays_it(xor:
     old = session.params["W2"][0, 0]
     session.edit("W2", (0, 0), 0.25)
     session.run_steps(30)
-    after = state(session)
+    after = session_state(session)
 
     session.goto(20 * OPS + 2)
     assert session.params["W2"][0, 0] == old
@@ -135,7 +111,7 @@ def test_going_back_past_an_edit_shows_the_old_value_and_forward_replays_it(xor:
     session.reset()
     assert not np.array_equal(session.params["W2"], after["params"]["W2"])
     session.goto(after["position"])
-    assert_same(state(session), after)
+    assert_same_state(session_state(session), after)
 
 
 def test_forward_after_an_edit_equals_a_fresh_replay_with_the_same_edit(xor: Scenario) -> None:
@@ -152,25 +128,25 @@ def test_forward_after_an_edit_equals_a_fresh_replay_with_the_same_edit(xor: Sce
     fresh.edit("b1", (1,), 0.75)
     fresh.edit("learning_rate", (), 0.5)
     fresh.goto(15 * OPS + 9)
-    assert_same(state(session), state(fresh))
+    assert_same_state(session_state(session), session_state(fresh))
 
 
 def test_undo_and_redo_take_an_edit_off_the_timeline_and_put_it_back(xor: Scenario) -> None:
     session = Session(xor)
     debugger = Debugger(session)
     session.goto(4)
-    plain = state(session)
+    plain = session_state(session)
     debugger.edit("W2", (0, 0), 9.0)
     assert "W2" in debugger.changed
-    edited = state(session)
+    edited = session_state(session)
     assert edited["params"]["W2"][0, 0] == 9.0
 
     assert debugger.undo()
-    assert_same(state(session), plain)
+    assert_same_state(session_state(session), plain)
     assert session.edits == []
     assert "W2" in debugger.changed
     assert debugger.redo()
-    assert_same(state(session), edited)
+    assert_same_state(session_state(session), edited)
     assert len(session.edits) == 1
 
     # Undo after moving on: first back to where the edit was made, then the edit itself.
@@ -178,7 +154,7 @@ def test_undo_and_redo_take_an_edit_off_the_timeline_and_put_it_back(xor: Scenar
     debugger.undo()
     assert session.position == 4
     debugger.undo()
-    assert_same(state(session), plain)
+    assert_same_state(session_state(session), plain)
     assert not debugger.can_undo
 
 
@@ -199,7 +175,7 @@ def test_undoing_an_edit_made_at_the_very_start(xor: Scenario) -> None:
     fresh = Session(xor)
     fresh.edit("W1", (0, 0), 5.0)
     fresh.goto(3 * OPS)
-    assert_same(state(session), state(fresh))
+    assert_same_state(session_state(session), session_state(fresh))
 
 
 def test_a_learning_rate_edit_changes_only_later_updates(xor: Scenario) -> None:
@@ -273,12 +249,12 @@ def test_invalid_edits_are_refused(
     debugger = Debugger(session)
     session.goto(position + 1)
     session.goto(position)
-    before = state(session)
+    before = session_state(session)
     with pytest.raises(ValueError, match=says):
         debugger.edit(name, index, value)
     assert session.edits == []
     assert not debugger.can_undo
-    assert_same(state(session), before)
+    assert_same_state(session_state(session), before)
 
 
 def test_edits_across_mini_batches_replay_exactly() -> None:
@@ -292,9 +268,9 @@ def test_edits_across_mini_batches_replay_exactly() -> None:
     session.goto(9 * count + 12)
     session.edit("W2", (2, 0), 3.0)
     session.run_steps(40)
-    end = state(session)
+    end = session_state(session)
     session.goto(8 * count)
-    middle = state(session)
+    middle = session_state(session)
 
     fresh = Session(scenario)
     fresh.goto(7 * count + 2)
@@ -302,8 +278,8 @@ def test_edits_across_mini_batches_replay_exactly() -> None:
     fresh.goto(9 * count + 12)
     fresh.edit("W2", (2, 0), 3.0)
     fresh.goto(end["position"])
-    assert_same(state(fresh), end)
+    assert_same_state(session_state(fresh), end)
     fresh.goto(8 * count)
-    assert_same(state(fresh), middle)
+    assert_same_state(session_state(fresh), middle)
     with pytest.raises(ValueError, match="cannot be edited"):
         session.edit("vW1", (0, 0), 1.0)  # optimizer state is not a thing to edit by hand

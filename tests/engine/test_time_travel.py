@@ -21,6 +21,7 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sessionkit import assert_same_state, same, session_state
 
 from tui_backprop.engine import Session
 from tui_backprop.engine.debugger import Command, Debugger
@@ -33,44 +34,6 @@ XOR = load_scenario(HERE.parents[1] / "scenarios" / "xor.toml")
 SHUFFLED = load_scenario(HERE / "scenarios" / "shuffled.toml")  # batches of 5 of 12 shuffled rows
 SCENARIOS = {"xor": XOR, "shuffled": SHUFFLED}
 XOR_OPS = 14
-
-
-def snapshot(session: Session) -> dict[str, Any]:
-    """Everything that says where a session stands and what it shows."""
-    return {
-        "position": session.position,
-        "cursor": session.cursor,
-        "params": dict(session.params),
-        "optimizer_state": dict(session.optimizer_state),
-        "values": dict(session.values),
-        "step_start_params": dict(session.step_start_params),
-        "step_losses": list(session.step_losses),
-        "epoch_losses": list(session.epoch_losses),
-        "learning_rate": session.learning_rate,
-        "edits": list(session.edits),
-    }
-
-
-def same(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray | np.generic) or isinstance(b, np.ndarray | np.generic):
-        a, b = np.asarray(a), np.asarray(b)
-        return a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return a == b or (len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True)))
-    return bool(a == b)
-
-
-def assert_same(actual: dict[str, Any], expected: dict[str, Any], where: str = "") -> None:
-    assert actual.keys() == expected.keys()
-    for key, value in actual.items():
-        if isinstance(value, dict):
-            assert value.keys() == expected[key].keys(), f"{where}{key}: names differ"
-            for name in value:
-                assert same(value[name], expected[key][name]), f"{where}{key}[{name!r}] differs"
-        else:
-            assert same(value, expected[key]), f"{where}{key}: {value!r} != {expected[key]!r}"
 
 
 # -- the state machine ----------------------------------------------------------------------------
@@ -172,7 +135,7 @@ class TimeTravel(RuleBasedStateMachine):
         with np.errstate(all="ignore"):
             outcomes = [perform(reference, debugger, command) for command in self.log]
         assert outcomes == self.outcomes
-        assert_same(snapshot(self.session), snapshot(reference))
+        assert_same_state(session_state(self.session), session_state(reference))
         assert self.debugger.mark == debugger.mark
         assert self.debugger.changed == debugger.changed
         assert (self.debugger.can_undo, self.debugger.can_redo) == (debugger.can_undo, debugger.can_redo)
@@ -188,7 +151,7 @@ TestTimeTravel = TimeTravel.TestCase
 def forward_record(session: Session, blank: bool) -> dict[str, Any]:
     """A snapshot at a step boundary seen as the blank next step (``blank``) or the finished one."""
     session.goto(session.position, show_completed=not blank)  # does not move, only picks the side
-    record = snapshot(session)
+    record = session_state(session)
     record["step_losses"] = len(session.step_losses)  # the full list is compared once, at the end
     return record
 
@@ -196,10 +159,10 @@ def forward_record(session: Session, blank: bool) -> dict[str, Any]:
 def compare(session: Session, records: dict[tuple[int, bool], dict[str, Any]], final_losses: list[float]) -> None:
     blank = session.cursor.op_index == 0
     expected = records[session.position, blank]
-    actual = snapshot(session)
+    actual = session_state(session)
     assert actual["step_losses"] == final_losses[: expected["step_losses"]], f"at {session.position}: step losses"
     actual["step_losses"] = len(actual["step_losses"])
-    assert_same(actual, expected, where=f"at {session.position}: ")
+    assert_same_state(actual, expected, where=f"at {session.position}: ")
 
 
 @pytest.mark.parametrize(
@@ -294,7 +257,7 @@ def test_a_small_budget_widens_the_spacing_and_every_point_stays_reachable() -> 
         side = bool(rng.integers(2))
         session.goto(position, show_completed=side)
         roomy.goto(position, show_completed=side)
-        assert_same(snapshot(session), snapshot(roomy), where=f"at {position}: ")
+        assert_same_state(session_state(session), session_state(roomy), where=f"at {position}: ")
         assert session.history.nbytes <= budget
 
 
@@ -307,7 +270,7 @@ def test_no_history_keeps_only_the_start_and_still_reaches_everything() -> None:
     for position in (0, 17, 150 * session.ops_per_step + 3, 300 * session.ops_per_step - 1):
         session.goto(position)
         reference.goto(position)
-        assert_same(snapshot(session), snapshot(reference))
+        assert_same_state(session_state(session), session_state(reference))
 
 
 def make_checkpoint(step: int, nbytes: int = 100) -> Checkpoint:
