@@ -178,7 +178,8 @@ def test_serve_shows_the_scenario_and_a_key_steps_an_op() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with (
         _process(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as server,
-        tempfile.TemporaryDirectory() as profile,
+        # Chromium's helper processes may still be writing its profile while the directory goes.
+        tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile,
     ):
         line = _read_until(server, server.stdout, r"serving .* at (http://\S+)", TIMEOUT)
         assert line[1] == f"http://127.0.0.1:{port}", "binds to 127.0.0.1 by default and says so"
